@@ -1,0 +1,113 @@
+"""The `sgroute` command: check a stop file before dropping it, and run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from sgroute_assets.domain.stop_file_reader import StopFileError
+from sgroute_assets.domain.stop_schema import ValidationReport, format_clock
+from sgroute_assets.domain.stop_validation import validate_file
+
+EXIT_UNREADABLE = 2
+
+
+def _print_table(report: ValidationReport) -> None:
+    print(f"{report.file}: {report.valid_count} valid, {report.invalid_count} invalid rows")
+    for issue in report.file_errors:
+        print(f"  file: {issue.message}")
+    header = f"{'row':>5}  {'stop_ref':<16} {'status':<8} {'window':<11} {'postal':<7} details"
+    print(header)
+    print("-" * len(header))
+    for r in report.rows:
+        if r.valid and r.stop is not None:
+            s = r.stop
+            window = f"{format_clock(s.tw_start_min)}-{format_clock(s.tw_end_min)}" if s.tw_start_min is not None else ""
+            where = f"{s.lat:.5f},{s.lon:.5f}" if s.has_coordinates else (s.address or "")
+            print(f"{r.row:>5}  {(r.stop_ref or '')[:16]:<16} {'ok':<8} {window:<11} {s.postal_code or '':<7} {where}")
+        else:
+            details = "; ".join(f"{e.column or 'row'}: {e.message}" for e in r.errors)
+            print(f"{r.row:>5}  {(r.stop_ref or '')[:16]:<16} {'INVALID':<8} {'':<11} {'':<7} {details}")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+        report = validate_file(path.name, data)
+    except OSError as exc:
+        print(f"{path}: cannot read the file ({exc.strerror})", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except StopFileError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_UNREADABLE
+    if args.json:
+        print(json.dumps(report.to_json(), indent=1))
+    else:
+        _print_table(report)
+    return 0
+
+
+def ensure_dagster_home() -> Path:
+    """Default DAGSTER_HOME to the repo's .dagster (SQLite storage) with telemetry and the nux modal off."""
+    from sgroute_resources.stop_file_store import repo_root
+
+    home = Path(os.environ.get("DAGSTER_HOME") or repo_root() / ".dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    ensure_dagster_home()
+    import dagster as dg
+
+    from sgroute_assets.definitions import defs
+    from sgroute_assets.demo import DEMO_DIR, describe, drop_demo_files, run_sensor_and_jobs
+
+    store = defs.resources["stop_file_store"]
+    names = drop_demo_files(store, Path(args.demo_dir) if args.demo_dir else DEMO_DIR)
+    print(f"dropped {len(names)} demo files into {store.inbox}: {', '.join(names)}")
+    run_config = {}
+    if args.time_limit:
+        run_config = {"ops": {"route_plan": {"config": {"solver_time_limit_s": args.time_limit}}}}
+    with dg.DagsterInstance.get() as instance:
+        outcomes = run_sensor_and_jobs(defs, instance, run_config)
+    if not outcomes:
+        print("the sensor found nothing new to run")
+    for outcome in outcomes:
+        print(describe(outcome))
+    return 0 if all(o.success for o in outcomes) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sgroute", description="Singapore delivery route planning")
+    sub = parser.add_subparsers(dest="command", required=True)
+    validate = sub.add_parser("validate", help="check a stop file and show every problem by row and column")
+    validate.add_argument("file")
+    validate.add_argument("--json", action="store_true", help="machine-readable report")
+    validate.set_defaults(func=cmd_validate)
+    demo = sub.add_parser("demo", help="plan routes for the shipped demo stop files on the embedded default")
+    demo.add_argument("--demo-dir", default=None)
+    demo.add_argument("--time-limit", type=float, default=None, help="solver seconds per plan")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Dagster flags preview/beta APIs on every import; planners running the CLI cannot act on that.
+    warnings.filterwarnings("ignore", module=r"dagster(\..*)?")
+    warnings.filterwarnings("ignore", message=r".*(beta|preview).*", category=Warning)
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The demo behind `make demo`: drop the shipped stop files in the inbox and run what the sensor asks for.
+
+It goes through the real sensor, partitions, job and resources of `defs`, on the instance in DAGSTER_HOME,
+so what it prints is what the daemon would have produced.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from sgroute_assets.domain.route_plan import RoutePlan
+from sgroute_assets.domain.stop_schema import ValidationReport
+from sgroute_resources.stop_file_store import LocalStopFileStore, repo_root
+
+DEMO_DIR = repo_root() / "data" / "demo"
+
+
+@dataclass
+class PartitionOutcome:
+    partition_key: str
+    success: bool
+    report: ValidationReport | None
+    plan: RoutePlan | None
+    exports: dict[str, str] | None
+    error: str | None
+
+
+def drop_demo_files(store: LocalStopFileStore, demo_dir: Path = DEMO_DIR) -> list[str]:
+    inbox = Path(store.inbox)
+    inbox.mkdir(parents=True, exist_ok=True)
+    names = []
+    for source in sorted(demo_dir.iterdir()):
+        if source.suffix.lower() in (".csv", ".xlsx"):
+            shutil.copyfile(source, inbox / source.name)
+            names.append(source.name)
+    return names
+
+
+def run_sensor_and_jobs(
+    defs: dg.Definitions, instance: dg.DagsterInstance, run_config: dict | None = None
+) -> list[PartitionOutcome]:
+    sensor = defs.resolve_sensor_def("stop_file_sensor")
+    context = dg.build_sensor_context(
+        instance=instance, instance_ref=instance.get_ref(), resources=defs.resources, definitions=defs
+    )
+    result = sensor.evaluate_tick(context)
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys or []))
+    job = defs.resolve_job_def("route_planning_job")
+    # The summary printed afterwards is the demo's output; Dagster's step log would bury it.
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    outcomes = []
+    for request in result.run_requests or []:
+        run = job.execute_in_process(
+            instance=instance,
+            partition_key=request.partition_key,
+            run_config={**quiet, **(run_config or {})},
+            tags={k: v for k, v in request.tags.items() if not k.startswith("dagster/")},
+            raise_on_error=False,
+        )
+        outcomes.append(_outcome(request.partition_key or "", run))
+    return outcomes
+
+
+def _value(run: dg.ExecuteInProcessResult, key: str):
+    try:
+        return run.asset_value(key)
+    except Exception:  # a step that did not run has no value; the run's failure says why
+        return None
+
+
+def _outcome(key: str, run: dg.ExecuteInProcessResult) -> PartitionOutcome:
+    error = None
+    if not run.success:
+        failures = [e for e in run.all_events if e.event_type_value in ("STEP_FAILURE", "ASSET_CHECK_EVALUATION")]
+        messages = []
+        for event in failures:
+            if event.event_type_value == "STEP_FAILURE":
+                messages.append(event.step_failure_data.error.message.strip() if event.step_failure_data.error
+                                else event.message or "")
+            else:
+                evaluation = event.event_specific_data.evaluation
+                if not evaluation.passed:
+                    messages.append(evaluation.description or "asset check failed")
+        error = " | ".join(m for m in messages if m) or "run failed"
+    return PartitionOutcome(
+        partition_key=key,
+        success=run.success,
+        report=_value(run, "validated_stops"),
+        plan=_value(run, "route_plan"),
+        exports=_value(run, "route_exports"),
+        error=error,
+    )
+
+
+def describe(outcome: PartitionOutcome) -> str:
+    lines = [f"== partition {outcome.partition_key}: {'OK' if outcome.success else 'FAILED'}"]
+    if outcome.report is not None:
+        lines.append(f"   stops: {outcome.report.valid_count} valid, {outcome.report.invalid_count} invalid")
+        for issue in outcome.report.issues:
+            lines.append(f"     - row {issue.row}, {issue.column}: {issue.message}")
+    if outcome.plan is not None:
+        t = outcome.plan.totals()
+        lines.append(
+            f"   vehicles used: {t['vehicles_used']}/{t['vehicles_available']}, distance {t['total_distance_km']} km, "
+            f"on the road {t['total_duration_min']} min, served {t['stops_served']}, dropped {t['stops_dropped']}"
+        )
+        for r in outcome.plan.routes:
+            refs = " ".join(v.stop.stop_ref for v in r.visits)
+            lines.append(f"     {r.vehicle_id}: {len(r.visits)} stops, {r.distance_m / 1000:.1f} km: {refs}")
+        for d in outcome.plan.dropped:
+            lines.append(f"     dropped {d.stop.stop_ref} (row {d.stop.row}): {d.reason}: {d.message}")
+    if outcome.exports:
+        folder = Path(outcome.exports["planner.csv"]).parent
+        lines.append(f"   exports: {folder} ({len(outcome.exports)} files)")
+    if outcome.error:
+        lines.append(f"   error: {outcome.error}")
+    return "\n".join(lines)

@@ -1,0 +1,43 @@
+"""Every file a planner or driver takes away from a plan, rendered from the RoutePlan alone.
+
+Plain Python (no Dagster) so the assets, the CLI and the tests produce byte-for-byte the same files.
+"""
+
+from __future__ import annotations
+
+from ..route_plan import RoutePlan
+from .colors import vehicle_color
+from .driver_csv import driver_csvs
+from .driver_pack_pdf import driver_pack_pdf
+from .dropped_csv import dropped_csv
+from .planner_csv import planner_csv
+from .route_geojson import route_geojson, route_geojson_bytes
+from .route_map import route_map_png, route_map_thumbnail
+
+__all__ = [
+    "driver_csvs",
+    "driver_pack_pdf",
+    "dropped_csv",
+    "planner_csv",
+    "render_exports",
+    "route_geojson",
+    "route_geojson_bytes",
+    "route_map_png",
+    "route_map_thumbnail",
+    "vehicle_color",
+]
+
+
+def render_exports(plan: RoutePlan, *, title: str) -> dict[str, bytes]:
+    """File name -> contents; the map is drawn once and the same image goes into the PDF."""
+    map_png = route_map_png(plan, title=title)
+    files = {
+        "planner.csv": planner_csv(plan),
+        "dropped_stops.csv": dropped_csv(plan),
+        "routes.geojson": route_geojson_bytes(plan),
+        "route_map.png": map_png,
+        "driver_pack.pdf": driver_pack_pdf(plan, title=title, map_png=map_png),
+    }
+    for vehicle_id, data in driver_csvs(plan).items():
+        files[f"drivers/{vehicle_id}.csv"] = data
+    return files

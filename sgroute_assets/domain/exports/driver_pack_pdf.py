@@ -1,0 +1,238 @@
+"""The printed driver pack: a cover for the dispatcher, then one page set per vehicle for its driver.
+
+Drivers work from paper when phones die or signal drops, so each vehicle starts on a new page (tear off and
+hand over) and tables repeat their header when a long route runs over a page.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import matplotlib
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, StyleSheet1, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from ..route_plan import Route, RoutePlan, clock
+from ..stop_schema import format_clock
+from .colors import vehicle_color
+from .driver_csv import time_window
+
+MARGIN = 14 * mm
+FRAME_WIDTH = A4[0] - 2 * MARGIN
+HEADER_BG = colors.HexColor("#2F3B4C")
+STRIPE_BG = colors.HexColor("#F2F4F7")
+GRID = colors.HexColor("#C8CDD5")
+
+
+@lru_cache(maxsize=1)
+def _fonts() -> tuple[str, str]:
+    """DejaVu Sans (shipped inside matplotlib) over Helvetica, whose encoding has no room for many names.
+
+    Helvetica's WinAnsi encoding covers western European letters only; DejaVu adds Greek, Cyrillic, Vietnamese
+    and more, which matters for customer names. CJK scripts would still need a CJK font.
+    """
+    ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    regular, bold = ttf / "DejaVuSans.ttf", ttf / "DejaVuSans-Bold.ttf"
+    if not (regular.is_file() and bold.is_file()):
+        return "Helvetica", "Helvetica-Bold"
+    if "SgrouteSans" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("SgrouteSans", str(regular)))
+        pdfmetrics.registerFont(TTFont("SgrouteSans-Bold", str(bold)))
+        pdfmetrics.registerFontFamily("SgrouteSans", normal="SgrouteSans", bold="SgrouteSans-Bold",
+                                      italic="SgrouteSans", boldItalic="SgrouteSans-Bold")
+    return "SgrouteSans", "SgrouteSans-Bold"
+
+
+def _styles() -> StyleSheet1:
+    regular, bold = _fonts()
+    sheet = getSampleStyleSheet()
+    for name in ("Normal", "BodyText", "Title", "Heading1", "Heading2", "Heading3"):
+        sheet[name].fontName = bold if name.startswith(("Title", "Heading")) else regular
+    sheet.add(ParagraphStyle("Cell", parent=sheet["Normal"], fontSize=8, leading=9.6))
+    sheet.add(ParagraphStyle("CellRight", parent=sheet["Cell"], alignment=TA_RIGHT))
+    sheet.add(ParagraphStyle("HeadCell", parent=sheet["Cell"], fontName=bold, textColor=colors.white))
+    sheet.add(ParagraphStyle("HeadCellRight", parent=sheet["HeadCell"], alignment=TA_RIGHT))
+    sheet.add(ParagraphStyle("Small", parent=sheet["Normal"], fontSize=8.5, leading=11,
+                             textColor=colors.HexColor("#444444")))
+    return sheet
+
+
+def _p(value: object, style: ParagraphStyle) -> Paragraph:
+    """Paragraph markup treats & < > as markup, so plan text (addresses, names) is always escaped."""
+    return Paragraph(escape("" if value is None else str(value)), style)
+
+
+def _table(rows: list[list[Flowable | str]], widths: list[float], *, striped: bool = True) -> Table:
+    table = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    commands: list[tuple] = [
+        ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.4, GRID),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+    if striped:
+        commands.append(("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, STRIPE_BG]))
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def _key_values(pairs: list[tuple[str, str]], sheet: StyleSheet1) -> Table:
+    label_style = ParagraphStyle("Key", parent=sheet["Cell"], fontSize=9.5, leading=12, fontName=_fonts()[1])
+    value_style = ParagraphStyle("Value", parent=sheet["Cell"], fontSize=9.5, leading=12)
+    rows = [[_p(k, label_style), _p(v, value_style)] for k, v in pairs]
+    table = Table(rows, colWidths=[42 * mm, FRAME_WIDTH - 42 * mm], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return table
+
+
+def _map_image(map_png: bytes, max_height: float) -> Image:
+    """Scaled to the frame width, or down to max_height so the cover keeps room for the totals."""
+    width_px, height_px = ImageReader(io.BytesIO(map_png)).getSize()
+    width = FRAME_WIDTH
+    height = width * height_px / width_px
+    if height > max_height:
+        width, height = width * max_height / height, max_height
+    return Image(io.BytesIO(map_png), width=width, height=height)
+
+
+def _cover(plan: RoutePlan, title: str, map_png: bytes | None, sheet: StyleSheet1) -> list[Flowable]:
+    fleet = plan.fleet
+    totals = plan.totals()
+    story: list[Flowable] = [Paragraph(escape(title), sheet["Title"])]
+    story.append(
+        _key_values(
+            [
+                ("Depot", f"{fleet.depot_name} ({fleet.depot_lat:.5f}, {fleet.depot_lon:.5f})"),
+                ("Shift", f"{format_clock(fleet.shift_start_min)}–{format_clock(fleet.shift_end_min)}, "
+                          f"routes at most {fleet.max_route_min} min, capacity {fleet.capacity} per vehicle"),
+                ("Vehicles", f"{totals['vehicles_used']} used of {totals['vehicles_available']} available"),
+                ("Stops", f"{totals['stops_served']} served, {totals['stops_dropped']} dropped"),
+                ("Total", f"{totals['total_distance_km']} km, {totals['total_duration_min']} min on the road "
+                          f"(driving {totals['total_drive_min']} min, "
+                          f"waiting {totals['total_wait_min']} min)"),
+            ],
+            sheet,
+        )
+    )
+    story.append(Spacer(1, 4 * mm))
+    if map_png:
+        story.append(_map_image(map_png, max_height=125 * mm))
+        story.append(Spacer(1, 4 * mm))
+    story.extend(_dropped_table(plan, sheet))
+    return story
+
+
+def _dropped_table(plan: RoutePlan, sheet: StyleSheet1) -> list[Flowable]:
+    # keepWithNext: the heading moves to the next page with the table rather than end a page on its own.
+    heading_style = ParagraphStyle("DroppedHeading", parent=sheet["Heading3"], keepWithNext=1)
+    heading = Paragraph(f"Dropped stops ({len(plan.dropped)})", heading_style)
+    if not plan.dropped:
+        return [heading, Paragraph("Every stop is on a route.", sheet["Small"])]
+    cell, head = sheet["Cell"], sheet["HeadCell"]
+    rows: list[list[Flowable | str]] = [
+        [_p(h, head) for h in ("Stop ref", "Row", "Reason", "Why", "Address")]
+    ]
+    for d in plan.dropped:
+        address = ", ".join(x for x in (d.stop.address, d.stop.postal_code) if x)
+        rows.append([_p(d.stop.stop_ref, cell), _p(d.stop.row, cell), _p(d.reason, cell), _p(d.message, cell),
+                     _p(address, cell)])
+    widths = [24 * mm, 11 * mm, 24 * mm, 70 * mm]
+    widths.append(FRAME_WIDTH - sum(widths))
+    return [heading, _table(rows, widths)]
+
+
+def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[Flowable]:
+    cell, right = sheet["Cell"], sheet["CellRight"]
+    head, head_right = sheet["HeadCell"], sheet["HeadCellRight"]
+    color = vehicle_color(route.vehicle)
+    heading = ParagraphStyle("VehicleHeading", parent=sheet["Heading1"], textColor=colors.HexColor(color))
+    summary = (
+        f"{len(route.visits)} stops · load {route.load}/{plan.fleet.capacity} · "
+        f"depart {clock(route.start_s)} · back {clock(route.end_s)} · {route.distance_m / 1000:.1f} km"
+    )
+    rows: list[list[Flowable | str]] = [
+        [_p("Seq", head_right), _p("ETA", head), _p("Window", head), _p("Stop ref", head),
+         _p("Address", head), _p("Contact", head), _p("Demand", head_right), _p("Service min", head_right)]
+    ]
+    for visit in route.visits:
+        stop = visit.stop
+        address = escape(stop.address or "")
+        if stop.postal_code:
+            address += ("<br/>" if address else "") + f"S{escape(stop.postal_code)}"
+        contact = "<br/>".join(escape(x) for x in (stop.contact_name, stop.phone) if x)
+        rows.append(
+            [
+                _p(visit.sequence, right),
+                _p(clock(visit.service_start_s), cell),
+                _p(time_window(stop.tw_start_min, stop.tw_end_min), cell),
+                _p(stop.stop_ref, cell),
+                Paragraph(address, cell),
+                Paragraph(contact, cell),
+                _p(stop.demand, right),
+                _p(stop.service_time_min, right),
+            ]
+        )
+    widths = [9 * mm, 12 * mm, 22 * mm, 24 * mm, 0.0, 42 * mm, 14 * mm, 15 * mm]
+    widths[4] = FRAME_WIDTH - sum(widths)
+    return [
+        PageBreak(),
+        Paragraph(f"Vehicle {route.vehicle_id}", heading),
+        Paragraph(escape(summary), sheet["BodyText"]),
+        Paragraph(escape(f"Start and finish at {plan.fleet.depot_name}."), sheet["Small"]),
+        Spacer(1, 3 * mm),
+        _table(rows, widths),
+    ]
+
+
+def driver_pack_pdf(plan: RoutePlan, *, title: str, map_png: bytes | None = None) -> bytes:
+    """Cover page, then one section per vehicle; every page footed with the title and page number."""
+    sheet = _styles()
+    regular, _ = _fonts()
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+                            bottomMargin=MARGIN + 4 * mm, title=title, author="sgroute")
+
+    def footer(canvas: Canvas, document: SimpleDocTemplate) -> None:
+        canvas.saveState()
+        canvas.setFont(regular, 8)
+        canvas.setFillColor(colors.HexColor("#666666"))
+        canvas.drawRightString(A4[0] - MARGIN, MARGIN - 2 * mm, f"{title} — page {document.page}")
+        canvas.restoreState()
+
+    story = _cover(plan, title, map_png, sheet)
+    for route in plan.routes:
+        story.extend(_vehicle_section(plan, route, sheet))
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return buf.getvalue()

@@ -1,0 +1,83 @@
+"""An independent check of a plan against its instance, run before any plan is stored.
+
+It re-derives every time from the visit order and the instance's own numbers and shares no code with the
+solver or the scheduler, so a bug in either (or in OR-Tools, see google/or-tools#3138) cannot pass unseen.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from .vrptw_instance import UNREACHABLE, VrptwInstance
+
+
+@dataclass
+class ClaimedRoute:
+    visits: list[int]
+    start: int
+    service_start: list[int]
+    end: int
+
+
+class InfeasiblePlanError(RuntimeError):
+    def __init__(self, violations: list[str]):
+        super().__init__("plan failed its feasibility check: " + "; ".join(violations[:10]))
+        self.violations = violations
+
+
+def check_plan(inst: VrptwInstance, routes: list[ClaimedRoute], dropped: list[int]) -> list[str]:
+    """Every violation found, as readable sentences; an empty list means the plan is feasible."""
+    problems: list[str] = []
+    name = inst.node_ids
+    if len(routes) > inst.vehicles:
+        problems.append(f"{len(routes)} routes for a fleet of {inst.vehicles}")
+
+    counts = Counter(n for r in routes for n in r.visits) + Counter(dropped)
+    for node in range(1, inst.size):
+        if counts[node] == 0:
+            problems.append(f"stop {name[node]} is neither routed nor dropped")
+        elif counts[node] > 1:
+            problems.append(f"stop {name[node]} appears {counts[node]} times")
+    for node in counts:
+        if not 1 <= node < inst.size:
+            problems.append(f"node {node} is not a stop of this instance")
+    if problems:
+        return problems
+
+    for v, route in enumerate(routes, start=1):
+        if not route.visits:
+            continue
+        label = f"vehicle {v}"
+        if len(route.service_start) != len(route.visits):
+            problems.append(f"{label}: {len(route.visits)} visits but {len(route.service_start)} times")
+            continue
+        load = sum(inst.demand[n] for n in route.visits)
+        if load > inst.capacity:
+            problems.append(f"{label}: load {load} exceeds capacity {inst.capacity}")
+        if route.start < inst.shift_start:
+            problems.append(f"{label}: leaves at {route.start}, before the shift starts at {inst.shift_start}")
+        clock, prev = route.start, 0
+        for node, claimed in zip(route.visits, route.service_start, strict=True):
+            leg = int(inst.travel[prev, node])
+            if leg >= UNREACHABLE:
+                problems.append(f"{label}: no road from {name[prev]} to {name[node]}")
+                break
+            arrive = clock + leg
+            if claimed < arrive:
+                problems.append(f"{label}: service at {name[node]} starts at {claimed}, before arrival at {arrive}")
+            if claimed < inst.tw_open[node] or claimed > inst.tw_close[node]:
+                problems.append(
+                    f"{label}: service at {name[node]} starts at {claimed}, outside its window "
+                    f"{inst.tw_open[node]}-{inst.tw_close[node]}"
+                )
+            clock = max(claimed, arrive) + inst.service[node]
+            prev = node
+        back = clock + int(inst.travel[prev, 0])
+        if back != route.end:
+            problems.append(f"{label}: claims to return at {route.end} but the legs add up to {back}")
+        if back > inst.shift_end:
+            problems.append(f"{label}: returns at {back}, after the shift ends at {inst.shift_end}")
+        if back - route.start > inst.max_route:
+            problems.append(f"{label}: route takes {back - route.start}, over the maximum of {inst.max_route}")
+    return problems

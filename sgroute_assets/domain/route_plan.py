@@ -1,0 +1,195 @@
+"""From validated stops, a fleet and a travel matrix to a checked route plan.
+
+This is the one place that strings the steps together (drop the impossible, solve, schedule, check,
+explain), so the asset, the CLI and the benchmarks all plan the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .drop_reasons import explain_drop, reason_alone
+from .fleet import Fleet
+from .plan_feasibility import ClaimedRoute, InfeasiblePlanError, check_plan
+from .route_schedule import schedule_route
+from .stop_schema import Stop, format_clock
+from .travel_time import TravelMatrix
+from .vrptw_instance import VrptwInstance, instance_from_stops
+from .vrptw_model import SolverSettings, solve_vrptw
+
+
+@dataclass
+class Visit:
+    sequence: int
+    stop: Stop
+    arrival_s: int
+    service_start_s: int  # the ETA a customer is given
+    departure_s: int
+    travel_s: int  # from the previous point
+    distance_m: float
+
+    @property
+    def wait_s(self) -> int:
+        return self.service_start_s - self.arrival_s
+
+
+@dataclass
+class Route:
+    vehicle: int  # 1-based, as drivers count
+    start_s: int
+    end_s: int
+    visits: list[Visit]
+    return_travel_s: int
+    return_distance_m: float
+
+    @property
+    def vehicle_id(self) -> str:
+        return f"V{self.vehicle:02d}"
+
+    @property
+    def load(self) -> int:
+        return sum(v.stop.demand for v in self.visits)
+
+    @property
+    def distance_m(self) -> float:
+        return sum(v.distance_m for v in self.visits) + self.return_distance_m
+
+    @property
+    def travel_s(self) -> int:
+        return sum(v.travel_s for v in self.visits) + self.return_travel_s
+
+    @property
+    def service_s(self) -> int:
+        return sum(v.departure_s - v.service_start_s for v in self.visits)
+
+    @property
+    def wait_s(self) -> int:
+        return sum(v.wait_s for v in self.visits)
+
+    @property
+    def duration_s(self) -> int:
+        return self.end_s - self.start_s
+
+
+@dataclass
+class DroppedStop:
+    stop: Stop
+    reason: str
+    message: str
+
+
+@dataclass
+class RoutePlan:
+    fleet: Fleet
+    routes: list[Route]
+    dropped: list[DroppedStop]
+    solver_status: str
+    objective: int
+    solve_time_s: float
+    time_limit_s: float
+    matrix_source: str
+    checks: list[str] = field(default_factory=list)  # feasibility violations (always empty when stored)
+
+    @property
+    def stops_served(self) -> int:
+        return sum(len(r.visits) for r in self.routes)
+
+    @property
+    def vehicles_used(self) -> int:
+        return len(self.routes)
+
+    @property
+    def total_distance_m(self) -> float:
+        return sum(r.distance_m for r in self.routes)
+
+    @property
+    def total_duration_s(self) -> int:
+        return sum(r.duration_s for r in self.routes)
+
+    def totals(self) -> dict[str, float | int | str]:
+        return {
+            "vehicles_used": self.vehicles_used,
+            "vehicles_available": self.fleet.vehicles,
+            "stops_served": self.stops_served,
+            "stops_dropped": len(self.dropped),
+            "total_distance_km": round(self.total_distance_m / 1000, 2),
+            "total_duration_min": round(self.total_duration_s / 60, 1),
+            "total_drive_min": round(sum(r.travel_s for r in self.routes) / 60, 1),
+            "total_wait_min": round(sum(r.wait_s for r in self.routes) / 60, 1),
+            "solve_time_s": round(self.solve_time_s, 2),
+            "solver_status": self.solver_status,
+        }
+
+
+def clock(seconds: int) -> str:
+    return format_clock(seconds / 60) or ""
+
+
+def plan_routes(fleet: Fleet, stops: list[Stop], matrix: TravelMatrix, settings: SolverSettings) -> RoutePlan:
+    """Solve and verify; raises InfeasiblePlanError rather than return a plan that breaks a constraint."""
+    inst = instance_from_stops(fleet, stops, matrix)
+    node_stop = {i + 1: s for i, s in enumerate(stops)}
+
+    pre_dropped = {}
+    for node in range(1, inst.size):
+        reason = reason_alone(inst, node)
+        if reason is not None:
+            pre_dropped[node] = reason
+    candidates = [n for n in range(1, inst.size) if n not in pre_dropped]
+    result = solve_vrptw(inst, settings, candidates)
+
+    used = [visits for visits in result.routes if visits]
+    schedules = [schedule_route(inst, visits) for visits in used]
+    dropped_nodes = sorted(set(result.dropped) | set(pre_dropped))
+    claimed = [
+        ClaimedRoute(visits=v, start=t.start, service_start=t.service_start, end=t.end)
+        for v, t in zip(used, schedules, strict=True)
+    ]
+    violations = check_plan(inst, claimed, dropped_nodes)
+    if violations:
+        raise InfeasiblePlanError(violations)
+
+    routes = [_route(inst, number, visits, times, node_stop)
+              for number, (visits, times) in enumerate(zip(used, schedules, strict=True), start=1)]
+    dropped = []
+    for node in dropped_nodes:
+        why = pre_dropped.get(node) or explain_drop(inst, node, used)
+        dropped.append(DroppedStop(stop=node_stop[node], reason=why.code, message=why.message))
+    return RoutePlan(
+        fleet=fleet,
+        routes=routes,
+        dropped=dropped,
+        solver_status=result.status,
+        objective=result.objective,
+        solve_time_s=result.solve_time_s,
+        time_limit_s=settings.time_limit_s,
+        matrix_source=matrix.source,
+    )
+
+
+def _route(inst: VrptwInstance, number: int, visits: list[int], times, node_stop: dict[int, Stop]) -> Route:
+    out: list[Visit] = []
+    prev = 0
+    for seq, (node, arrive, begin, leave) in enumerate(
+        zip(visits, times.arrival, times.service_start, times.departure, strict=True), start=1
+    ):
+        out.append(
+            Visit(
+                sequence=seq,
+                stop=node_stop[node],
+                arrival_s=arrive,
+                service_start_s=begin,
+                departure_s=leave,
+                travel_s=int(inst.travel[prev, node]),
+                distance_m=float(inst.distance[prev, node]),
+            )
+        )
+        prev = node
+    return Route(
+        vehicle=number,
+        start_s=times.start,
+        end_s=times.end,
+        visits=out,
+        return_travel_s=int(inst.travel[prev, 0]),
+        return_distance_m=float(inst.distance[prev, 0]),
+    )

@@ -1,0 +1,145 @@
+"""The stop file schema: which columns a planner may give and what a validated stop looks like.
+
+Kept free of Dagster and pandas so the CLI, the assets and the tests share one definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+REQUIRED_COLUMN = "stop_ref"
+KNOWN_COLUMNS: tuple[str, ...] = (
+    "stop_ref",
+    "address",
+    "postal_code",
+    "lat",
+    "lon",
+    "demand",
+    "service_time_min",
+    "tw_start",
+    "tw_end",
+    "phone",
+    "contact_name",
+)
+
+# Singapore's bounding box with a small margin for offshore islands (Pulau Tekong, Jurong Island).
+SG_LAT_MIN, SG_LAT_MAX = 1.15, 1.48
+SG_LON_MIN, SG_LON_MAX = 103.59, 104.10
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a stop file, located the way a spreadsheet user would look for it."""
+
+    file: str
+    row: int | None  # 1-based as a spreadsheet shows it (header = row 1); None for file-level problems
+    column: str | None
+    message: str
+
+    def describe(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column {self.column}"
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A validated, normalised stop. Times are minutes after midnight so the solver needs no parsing."""
+
+    stop_ref: str
+    row: int
+    address: str | None = None
+    postal_code: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    demand: int = 0
+    service_time_min: int = 0
+    tw_start_min: int | None = None
+    tw_end_min: int | None = None
+    phone: str | None = None
+    contact_name: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_coordinates(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["tw_start"] = format_clock(self.tw_start_min)
+        data["tw_end"] = format_clock(self.tw_end_min)
+        return data
+
+
+@dataclass
+class RowResult:
+    row: int
+    stop_ref: str | None
+    errors: list[Issue]
+    stop: Stop | None
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors and self.stop is not None
+
+
+@dataclass
+class ValidationReport:
+    """Everything a planner needs to fix a file: every row, valid or not, and file-level problems."""
+
+    file: str
+    rows: list[RowResult]
+    file_errors: list[Issue] = field(default_factory=list)
+
+    @property
+    def valid_stops(self) -> list[Stop]:
+        return [r.stop for r in self.rows if r.valid and r.stop is not None]
+
+    @property
+    def invalid_rows(self) -> list[RowResult]:
+        return [r for r in self.rows if not r.valid]
+
+    @property
+    def valid_count(self) -> int:
+        return len(self.valid_stops)
+
+    @property
+    def invalid_count(self) -> int:
+        return len(self.invalid_rows)
+
+    @property
+    def issues(self) -> list[Issue]:
+        out = list(self.file_errors)
+        for r in self.rows:
+            out.extend(r.errors)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "valid_count": self.valid_count,
+            "invalid_count": self.invalid_count,
+            "file_errors": [{"column": i.column, "message": i.message} for i in self.file_errors],
+            "rows": [
+                {
+                    "row": r.row,
+                    "stop_ref": r.stop_ref,
+                    "valid": r.valid,
+                    "errors": [{"column": i.column, "message": i.message} for i in r.errors],
+                    "stop": r.stop.to_dict() if r.stop is not None else None,
+                }
+                for r in self.rows
+            ],
+        }
+
+
+def format_clock(minutes: int | float | None) -> str | None:
+    """Minutes after midnight as HH:MM (past midnight shows as 24:xx rather than wrapping silently)."""
+    if minutes is None:
+        return None
+    total = int(round(minutes))
+    return f"{total // 60:02d}:{total % 60:02d}"

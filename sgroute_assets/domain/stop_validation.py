@@ -1,0 +1,291 @@
+"""Validation rules for stop files.
+
+Every rule reports into the row it concerns and a row collects all its problems, so a planner fixes a
+file in one pass instead of one error per upload.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+
+import phonenumbers
+
+from .stop_file_reader import RawTable, read_stop_file
+from .stop_schema import (
+    KNOWN_COLUMNS,
+    REQUIRED_COLUMN,
+    SG_LAT_MAX,
+    SG_LAT_MIN,
+    SG_LON_MAX,
+    SG_LON_MIN,
+    Issue,
+    RowResult,
+    Stop,
+    ValidationReport,
+)
+
+_NULL_TEXT = {"", "n/a", "na", "nan", "none", "null", "<na>", "-", "--", "nil"}
+_POSTAL = re.compile(r"^(?:s|singapore)?\s*\(?\s*(\d{6})\s*\)?$", re.IGNORECASE)
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_INTEGER = re.compile(r"^[+-]?\d+(?:\.0+)?$")
+MAX_STOP_REF_LENGTH = 100
+MAX_SERVICE_MIN = 24 * 60
+
+
+def validate_file(name: str, data: bytes) -> ValidationReport:
+    """Read and validate in one go; StopFileError propagates for unreadable files."""
+    return validate_table(read_stop_file(name, data))
+
+
+def validate_table(table: RawTable) -> ValidationReport:
+    columns = [h.strip().lower() for h in table.header]
+    file_errors: list[Issue] = []
+    seen: dict[str, int] = {}
+    for idx, col in enumerate(columns):
+        if not col:
+            continue
+        if col in seen:
+            file_errors.append(
+                Issue(table.file, 1, table.header[idx], f"column '{col}' appears twice in the header")
+            )
+        else:
+            seen[col] = idx
+    if REQUIRED_COLUMN not in seen:
+        file_errors.append(
+            Issue(
+                table.file,
+                1,
+                REQUIRED_COLUMN,
+                "the header has no stop_ref column; expected columns: " + ", ".join(KNOWN_COLUMNS),
+            )
+        )
+        return ValidationReport(file=table.file, rows=[], file_errors=file_errors)
+
+    extra_columns = {name: i for name, i in seen.items() if name not in KNOWN_COLUMNS}
+    rows = [_validate_row(table.file, raw.row, raw.cells, seen, extra_columns, len(columns)) for raw in table.rows]
+    _flag_duplicates(table.file, rows)
+    return ValidationReport(file=table.file, rows=rows, file_errors=file_errors)
+
+
+def _cell(cells: list[str], index: dict[str, int], column: str) -> str:
+    i = index.get(column)
+    if i is None or i >= len(cells):
+        return ""
+    value = cells[i]
+    return value.strip() if isinstance(value, str) else str(value).strip()
+
+
+def _is_null(text: str) -> bool:
+    return text.strip().lower() in _NULL_TEXT
+
+
+def _validate_row(
+    file: str,
+    row: int,
+    cells: list[str],
+    index: dict[str, int],
+    extra_columns: dict[str, int],
+    header_len: int,
+) -> RowResult:
+    errors: list[Issue] = []
+
+    def err(column: str | None, message: str) -> None:
+        errors.append(Issue(file, row, column, message))
+
+    overflow = [c for c in cells[header_len:] if c.strip()]
+    if overflow:
+        err(None, f"row has {header_len + len(overflow)} filled cells but the header has {header_len} columns")
+
+    stop_ref = _cell(cells, index, "stop_ref")
+    if not stop_ref:
+        err("stop_ref", "stop_ref is empty: every stop needs a reference")
+    elif len(stop_ref) > MAX_STOP_REF_LENGTH:
+        err("stop_ref", f"stop_ref is {len(stop_ref)} characters long; the limit is {MAX_STOP_REF_LENGTH}")
+
+    address_text = _cell(cells, index, "address")
+    address = None if _is_null(address_text) else " ".join(address_text.split())
+
+    postal_code = _postal_code(_cell(cells, index, "postal_code"), err)
+    lat, lon = _coordinates(_cell(cells, index, "lat"), _cell(cells, index, "lon"), err)
+    demand = _non_negative_int(_cell(cells, index, "demand"), "demand", "demand", err)
+    service = _non_negative_int(
+        _cell(cells, index, "service_time_min"), "service_time_min", "service time (minutes)", err
+    )
+    if service is not None and service > MAX_SERVICE_MIN:
+        err("service_time_min", f"service time of {service} minutes is longer than a day")
+    tw_start, tw_end = _time_window(_cell(cells, index, "tw_start"), _cell(cells, index, "tw_end"), err)
+    phone = _phone(_cell(cells, index, "phone"), err)
+    contact_text = _cell(cells, index, "contact_name")
+    contact = None if _is_null(contact_text) else contact_text
+
+    has_location = bool(address) or postal_code is not None or (lat is not None and lon is not None)
+    location_given = any(
+        not _is_null(_cell(cells, index, c)) for c in ("address", "postal_code", "lat", "lon")
+    )
+    if not has_location and not location_given:
+        err("address", "no location: give an address, a postal code or a lat/lon pair")
+
+    extra = {name: _cell(cells, extra_columns, name) for name in extra_columns}
+    stop = None
+    if not errors:
+        stop = Stop(
+            stop_ref=stop_ref,
+            row=row,
+            address=address,
+            postal_code=postal_code,
+            lat=lat,
+            lon=lon,
+            demand=demand or 0,
+            service_time_min=service or 0,
+            tw_start_min=tw_start,
+            tw_end_min=tw_end,
+            phone=phone,
+            contact_name=contact,
+            extra=extra,
+        )
+    return RowResult(row=row, stop_ref=stop_ref or None, errors=errors, stop=stop)
+
+
+def _postal_code(text: str, err) -> str | None:
+    if _is_null(text):
+        return None
+    match = _POSTAL.match(text)
+    if not match:
+        digits = re.sub(r"\D", "", text)
+        hint = ""
+        if digits and len(digits) < 6:
+            hint = " (a leading zero may have been lost: format the column as text)"
+        err("postal_code", f"postal code '{text}' must be 6 digits{hint}")
+        return None
+    return match.group(1)
+
+
+def _float(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _coordinates(lat_text: str, lon_text: str, err) -> tuple[float | None, float | None]:
+    lat_blank, lon_blank = _is_null(lat_text), _is_null(lon_text)
+    if lat_blank and lon_blank:
+        return None, None
+    if lat_blank or lon_blank:
+        missing = "lat" if lat_blank else "lon"
+        err(missing, "lat and lon must be given together (or both left empty)")
+        return None, None
+    lat, lon = _float(lat_text), _float(lon_text)
+    if lat is None:
+        err("lat", f"lat '{lat_text}' is not a number")
+    if lon is None:
+        err("lon", f"lon '{lon_text}' is not a number")
+    if lat is None or lon is None:
+        return None, None
+    if SG_LON_MIN <= lat <= SG_LON_MAX and SG_LAT_MIN <= lon <= SG_LAT_MAX:
+        err("lat", f"lat {lat} and lon {lon} look swapped")
+        return None, None
+    ok = True
+    if not SG_LAT_MIN <= lat <= SG_LAT_MAX:
+        err("lat", f"lat {lat} is outside Singapore ({SG_LAT_MIN} to {SG_LAT_MAX})")
+        ok = False
+    if not SG_LON_MIN <= lon <= SG_LON_MAX:
+        err("lon", f"lon {lon} is outside Singapore ({SG_LON_MIN} to {SG_LON_MAX})")
+        ok = False
+    return (lat, lon) if ok else (None, None)
+
+
+def _non_negative_int(text: str, column: str, label: str, err) -> int | None:
+    if _is_null(text):
+        return None
+    cleaned = text.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+", text) else text
+    if not _INTEGER.match(cleaned):
+        err(column, f"{label} '{text}' must be a whole number")
+        return None
+    value = int(float(cleaned)) if "." in cleaned else int(cleaned)
+    if value < 0:
+        err(column, f"{label} {value} must not be negative")
+        return None
+    return value
+
+
+def parse_clock(text: str) -> int | None:
+    """Minutes after midnight from H:MM, HH:MM, HH:MM:SS or an Excel day fraction; None if unreadable."""
+    match = _CLOCK.match(text)
+    if match:
+        hours, minutes = int(match.group(1)), int(match.group(2))
+        seconds = int(match.group(3) or 0)
+        if minutes > 59 or seconds > 59 or hours > 24 or (hours == 24 and (minutes or seconds)):
+            return None
+        return hours * 60 + minutes
+    fraction = _float(text)
+    if fraction is not None and 0 <= fraction < 1 and "." in text:
+        return int(round(fraction * 24 * 60))
+    return None
+
+
+def _time_window(start_text: str, end_text: str, err) -> tuple[int | None, int | None]:
+    start_blank, end_blank = _is_null(start_text), _is_null(end_text)
+    start = end = None
+    bad = False
+    if not start_blank:
+        start = parse_clock(start_text)
+        if start is None:
+            err("tw_start", f"tw_start '{start_text}' is not a time of day like 09:30")
+            bad = True
+    if not end_blank:
+        end = parse_clock(end_text)
+        if end is None:
+            err("tw_end", f"tw_end '{end_text}' is not a time of day like 17:00")
+            bad = True
+    if bad:
+        return None, None
+    if start_blank != end_blank:
+        missing = "tw_end" if end_blank else "tw_start"
+        err(missing, "give both tw_start and tw_end, or leave both empty")
+        return None, None
+    if start is not None and end is not None and start >= end:
+        err("tw_end", f"time window ends ({end_text}) before or when it starts ({start_text})")
+        return None, None
+    return start, end
+
+
+def _phone(text: str, err) -> str | None:
+    if _is_null(text):
+        return None
+    if re.search(r"[A-Za-z]", text):
+        err("phone", f"phone '{text}' contains letters")
+        return None
+    try:
+        number = phonenumbers.parse(text, "SG")
+    except phonenumbers.NumberParseException:
+        err("phone", f"phone '{text}' is not a phone number")
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    if region != "SG":
+        where = f" ({region})" if region else ""
+        err("phone", f"phone '{text}' is not a Singapore number{where}")
+        return None
+    if not phonenumbers.is_valid_number(number):
+        err("phone", f"phone '{text}' is not a valid Singapore number (8 digits starting 3, 6, 8 or 9)")
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _flag_duplicates(file: str, rows: list[RowResult]) -> None:
+    """A repeated stop_ref makes every copy invalid: keeping the first would be a guess."""
+    by_ref: dict[str, list[RowResult]] = defaultdict(list)
+    for r in rows:
+        if r.stop_ref:
+            by_ref[r.stop_ref].append(r)
+    for ref, group in by_ref.items():
+        if len(group) < 2:
+            continue
+        numbers = [g.row for g in group]
+        for g in group:
+            others = ", ".join(str(n) for n in numbers if n != g.row)
+            g.errors.append(Issue(file, g.row, "stop_ref", f"stop_ref '{ref}' is also used on row(s) {others}"))
+            g.stop = None

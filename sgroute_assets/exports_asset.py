@@ -1,0 +1,31 @@
+"""Files for planners and drivers, written to the stop file store beside the partition."""
+
+
+from typing import Any
+
+import dagster as dg
+
+from sgroute_assets.domain.exports import render_exports
+from sgroute_assets.domain.route_plan import RoutePlan
+from sgroute_assets.partitions import stop_files
+from sgroute_assets.plan_asset import plan_metadata
+from sgroute_assets.stop_assets import GROUP
+from sgroute_resources.stop_file_store import StopFileStore
+
+
+@dg.asset(partitions_def=stop_files, group_name=GROUP, kinds={"pdf", "csv"})
+def route_exports(
+    context: dg.AssetExecutionContext, route_plan: RoutePlan, stop_file_store: StopFileStore
+) -> dg.Output[dict[str, str]]:
+    """Planner CSV, a CSV per driver, GeoJSON, the route map and the PDF driver pack; returns where each went."""
+    title = f"Routes for {context.partition_key}"
+    files = render_exports(route_plan, title=title)
+    written = {name: stop_file_store.write_export(context.partition_key, name, data) for name, data in files.items()}
+    metadata: dict[str, Any] = {
+        "files": dg.MetadataValue.json(written),
+        "planner_csv": written["planner.csv"],
+        "driver_pack": written["driver_pack.pdf"],
+        "route_map": written["route_map.png"],
+    }
+    metadata.update(plan_metadata(route_plan, title))
+    return dg.Output(written, metadata=metadata)

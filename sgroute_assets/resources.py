@@ -1,0 +1,52 @@
+"""Resources per environment, chosen once by SGROUTE_ENV (hooli-data-eng-pipelines pattern)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from sgroute_resources.geocoder import FileCoordinatesGeocoder
+from sgroute_resources.solver_settings import RoutingSolver
+from sgroute_resources.stop_file_store import LocalStopFileStore, repo_root
+from sgroute_resources.travel_times import CurveTravelTimes
+
+ENVIRONMENTS = ("local",)
+
+
+def current_env() -> str:
+    return os.environ.get("SGROUTE_ENV", "local").strip().lower() or "local"
+
+
+def _local_path(variable: str, default: Path) -> str:
+    value = os.environ.get(variable)
+    return str(Path(value).expanduser().resolve()) if value else str(default)
+
+
+def local_resources() -> dict[str, Any]:
+    """The embedded default: an inbox folder, exports beside it, pickles under DAGSTER_HOME, no services."""
+    data = repo_root() / "data"
+    return {
+        "stop_file_store": LocalStopFileStore(
+            inbox=_local_path("SGROUTE_INBOX", data / "inbox"),
+            exports_dir=_local_path("SGROUTE_EXPORTS", data / "exports"),
+            quarantine_dir=_local_path("SGROUTE_QUARANTINE", data / "quarantine"),
+        ),
+        "geocoder": FileCoordinatesGeocoder(),
+        "travel_times": CurveTravelTimes(),
+        "solver": RoutingSolver(
+            time_limit_s=float(os.environ.get("SGROUTE_SOLVER_TIME_LIMIT_S", "10")),
+            first_solution=os.environ.get("SGROUTE_FIRST_SOLUTION", "parallel_cheapest_insertion"),
+        ),
+        "io_manager": dg.FilesystemIOManager(),
+    }
+
+
+def resources_for(env: str) -> dict[str, Any]:
+    if env == "local":
+        return local_resources()
+    raise dg.DagsterInvariantViolationError(
+        f"SGROUTE_ENV={env!r} is not a known environment; this build supports: {', '.join(ENVIRONMENTS)}"
+    )

@@ -1,0 +1,143 @@
+"""The first three steps of a partition: the file as read, validated stops, geocoded stops."""
+
+
+import json
+
+import dagster as dg
+import pandas as pd
+
+from sgroute_assets.domain.geocoding import GeocodedStops
+from sgroute_assets.domain.plan_summary import validation_markdown
+from sgroute_assets.domain.stop_file_reader import RawRow, RawTable, StopFileError, read_stop_file
+from sgroute_assets.domain.stop_schema import ValidationReport
+from sgroute_assets.domain.stop_validation import validate_table
+from sgroute_assets.partitions import stop_files
+from sgroute_resources.geocoder import Geocoder
+from sgroute_resources.stop_file_store import StopFileNotFound, StopFileStore, content_hash
+
+GROUP = "route_planning"
+
+
+def table_to_frame(table: RawTable) -> pd.DataFrame:
+    width = max([len(table.header)] + [len(r.cells) for r in table.rows])
+    columns = table.header + [f"extra_{i}" for i in range(len(table.header), width)]
+    frame = pd.DataFrame(
+        [r.cells + [""] * (width - len(r.cells)) for r in table.rows],
+        columns=columns,
+        index=pd.Index([r.row for r in table.rows], name="row"),
+        dtype="string",
+    )
+    frame.attrs["file"] = table.file
+    frame.attrs["header"] = list(table.header)
+    return frame
+
+
+def frame_to_table(frame: pd.DataFrame) -> RawTable:
+    header = list(frame.attrs.get("header", frame.columns))
+    rows = [RawRow(row=int(idx), cells=["" if pd.isna(v) else str(v) for v in values])
+            for idx, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True)]
+    return RawTable(file=str(frame.attrs.get("file", "")), header=header, rows=rows)
+
+
+@dg.asset(partitions_def=stop_files, group_name=GROUP, kinds={"csv"})
+def stops(context: dg.AssetExecutionContext, stop_file_store: StopFileStore) -> dg.Output[pd.DataFrame]:
+    """The stop file exactly as the planner wrote it, every cell as text."""
+    try:
+        found = stop_file_store.find(context.partition_key)
+    except StopFileNotFound as exc:
+        raise dg.Failure(description=str(exc)) from None
+    data = stop_file_store.read(found.name)
+    try:
+        table = read_stop_file(found.name, data)
+    except StopFileError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    frame = table_to_frame(table)
+    version = content_hash(data)
+    return dg.Output(
+        frame,
+        data_version=dg.DataVersion(version),
+        metadata={
+            "file": found.name,
+            "source": dg.MetadataValue.url(found.uri) if found.uri.startswith(("http", "gs:")) else found.uri,
+            "content_hash": version,
+            "rows": len(frame),
+            "columns": ", ".join(table.header),
+            "preview": dg.MetadataValue.md(frame.head(10).to_markdown()),
+        },
+    )
+
+
+@dg.asset(partitions_def=stop_files, group_name=GROUP)
+def validated_stops(
+    context: dg.AssetExecutionContext, stops: pd.DataFrame, stop_file_store: StopFileStore
+) -> dg.Output[ValidationReport]:
+    """Every row checked against the stop schema; invalid rows are kept in the report, not in the plan."""
+    report = validate_table(frame_to_table(stops))
+    issues = report.issues
+    rows = [
+        {"file": i.file, "row": i.row, "column": i.column, "message": i.message} for i in issues
+    ]
+    report_uri = stop_file_store.write_export(
+        context.partition_key, "validation_report.json", json.dumps(report.to_json(), indent=1).encode()
+    )
+    stop_file_store.write_export(
+        context.partition_key, "validation_issues.csv", pd.DataFrame(rows, columns=["file", "row", "column", "message"])
+        .to_csv(index=False).encode("utf-8-sig")
+    )
+    for issue in issues[:50]:
+        context.log.warning(issue.describe())
+    return dg.Output(
+        report,
+        metadata={
+            "valid_rows": report.valid_count,
+            "invalid_rows": report.invalid_count,
+            "issues": len(issues),
+            "validation_report": report_uri,
+            "report": dg.MetadataValue.md(validation_markdown(report)),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=validated_stops,
+    blocking=True,
+    partitions_def=stop_files,
+    description="The file has at least one valid stop to plan.",
+)
+def has_valid_stops(validated_stops: ValidationReport) -> dg.AssetCheckResult:
+    report = validated_stops
+    passed = report.valid_count > 0
+    reasons = [i.describe() for i in report.issues[:5]]
+    description = (
+        f"{report.valid_count} valid stops"
+        if passed
+        else f"{report.file} has no valid stop row; first problems: " + " | ".join(reasons or ["the file has no rows"])
+    )
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=description,
+        metadata={"valid_rows": report.valid_count, "invalid_rows": report.invalid_count},
+    )
+
+
+@dg.asset(partitions_def=stop_files, group_name=GROUP)
+def geocoded_stops(validated_stops: ValidationReport, geocoder: Geocoder) -> dg.Output[GeocodedStops]:
+    """Coordinates for every valid stop, or the reason a stop has none (it is then left out, never guessed)."""
+    result = geocoder.geocode(validated_stops.valid_stops)
+    attention = [
+        {"stop_ref": r.stop.stop_ref, "row": r.stop.row, "reason": r.reason or ""} for r in result.needs_attention
+    ]
+    return dg.Output(
+        result,
+        metadata={
+            "located": len(result.located),
+            "needs_attention": len(attention),
+            "sources": dg.MetadataValue.json(result.sources()),
+            "not_geocoded": dg.MetadataValue.md(
+                pd.DataFrame(attention, columns=["stop_ref", "row", "reason"]).to_markdown(index=False)
+                if attention
+                else "Every stop has coordinates."
+            ),
+        },
+    )

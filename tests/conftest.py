@@ -1,0 +1,67 @@
+"""Shared fixtures: where the shared data lives, and small real plans built from it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SGROUTE_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"shared data not found at {SHARED}: set SGROUTE_SHARED")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def sg_points(shared_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(shared_dir / "data" / "sg_points.csv")
+
+
+@pytest.fixture(scope="session")
+def small_plan(sg_points: pd.DataFrame):
+    """A real solved plan over 25 Singapore points: some windows, a couple of stops that must be dropped."""
+    from sgroute_assets.domain.fleet import Fleet
+    from sgroute_assets.domain.route_plan import plan_routes
+    from sgroute_assets.domain.stop_schema import Stop
+    from sgroute_assets.domain.travel_time import estimate_matrix
+    from sgroute_assets.domain.vrptw_model import SolverSettings
+
+    pts = sg_points.sample(25, random_state=7)
+    rng = np.random.default_rng(7)
+    stops = []
+    for i, (lat, lon) in enumerate(zip(pts.lat, pts.lon, strict=True)):
+        tw = None if i % 3 else int(rng.integers(9 * 60, 15 * 60))
+        stops.append(
+            Stop(
+                stop_ref=f"T{i:03d}",
+                row=i + 2,
+                address=f"{100 + i} Test Road",
+                postal_code=f"{(i * 7919) % 1000000:06d}",
+                lat=float(lat),
+                lon=float(lon),
+                demand=int(rng.integers(1, 6)),
+                service_time_min=10,
+                tw_start_min=tw,
+                tw_end_min=None if tw is None else tw + 60,
+                phone="+6591234567" if i % 2 else None,
+                contact_name=f"Contact {i}",
+            )
+        )
+    # One stop whose window closes before any vehicle can get there, one too heavy for a vehicle.
+    stops.append(Stop(stop_ref="EARLY", row=40, lat=1.35, lon=103.99, demand=1, tw_start_min=7 * 60,
+                      tw_end_min=7 * 60 + 30))
+    stops.append(Stop(stop_ref="HEAVY", row=41, lat=1.30, lon=103.85, demand=500))
+    fleet = Fleet(depot_lat=1.3354, depot_lon=103.8879, vehicles=3, capacity=40, shift_start_min=8 * 60,
+                  shift_end_min=18 * 60, max_route_min=9 * 60, depot_name="Tai Seng depot")
+    ids = ["DEPOT"] + [s.stop_ref for s in stops]
+    lats = np.r_[fleet.depot_lat, [s.lat for s in stops]]
+    lons = np.r_[fleet.depot_lon, [s.lon for s in stops]]
+    return plan_routes(fleet, stops, estimate_matrix(ids, lats, lons), SolverSettings(time_limit_s=2))

@@ -1,0 +1,140 @@
+"""A demo partition materialised end to end through the real assets, checks and embedded resources."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from sgroute_assets.definitions import ROUTE_ASSETS, defs
+from sgroute_assets.domain.route_plan import RoutePlan
+from sgroute_assets.resources import resources_for
+from sgroute_assets.stop_assets import has_valid_stops
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
+FAST = {"ops": {"route_plan": {"config": {"solver_time_limit_s": 2.0}}}}
+
+
+@pytest.fixture
+def local_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    monkeypatch.setenv("SGROUTE_INBOX", str(tmp_path / "inbox"))
+    monkeypatch.setenv("SGROUTE_EXPORTS", str(tmp_path / "exports"))
+    monkeypatch.setenv("SGROUTE_QUARANTINE", str(tmp_path / "quarantine"))
+    (tmp_path / "inbox").mkdir()
+    resources = resources_for("local")
+    resources["io_manager"] = dg.FilesystemIOManager(base_dir=str(tmp_path / "storage"))
+    return resources
+
+
+def materialise(instance: dg.DagsterInstance, resources: dict, key: str, selection=None):
+    instance.add_dynamic_partitions("stop_files", [key])
+    return dg.materialize(
+        [*ROUTE_ASSETS, has_valid_stops],
+        resources=resources,
+        instance=instance,
+        partition_key=key,
+        run_config=FAST,
+        selection=selection,
+        raise_on_error=False,
+    )
+
+
+def test_definitions_load_with_the_contract_names():
+    assert defs.resolve_job_def("route_planning_job").partitions_def.name == "stop_files"
+    assert defs.resolve_sensor_def("stop_file_sensor") is not None
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"stops", "validated_stops", "geocoded_stops", "travel_time_matrix", "route_plan", "route_exports"} <= keys
+
+
+def test_tight_window_demo_partition_end_to_end(local_env, tmp_path):
+    name = "east_west_tight_windows.csv"
+    shutil.copy(DEMO / name, tmp_path / "inbox" / name)
+    with dg.instance_for_test() as instance:
+        result = materialise(instance, local_env, name)
+        assert result.success
+        report = result.asset_value("validated_stops")
+        plan: RoutePlan = result.asset_value("route_plan")
+        written = result.asset_value("route_exports")
+
+        # Four planted bad rows are reported by row and column and kept out of the plan.
+        assert report.invalid_count == 4
+        assert {(i.row, i.column) for i in report.issues} == {(9, "phone"), (15, "postal_code"), (20, "tw_end"),
+                                                              (26, "demand")}
+        served = {v.stop.stop_ref for r in plan.routes for v in r.visits}
+        dropped = {d.stop.stop_ref for d in plan.dropped}
+        assert served | dropped == {s.stop_ref for s in report.valid_stops}
+        assert not served & dropped
+        assert all(d.reason and d.message for d in plan.dropped)
+        for route in plan.routes:
+            for visit in route.visits:
+                s = visit.stop
+                if s.tw_start_min is not None:
+                    assert s.tw_start_min * 60 <= visit.service_start_s <= s.tw_end_min * 60
+
+        # Files landed where the exports asset says, and they agree with the plan.
+        exports = tmp_path / "exports" / name
+        expected = {"planner.csv", "dropped_stops.csv", "routes.geojson", "route_map.png", "driver_pack.pdf",
+                    "validation_report.json", "validation_issues.csv"}
+        assert expected <= {p.name for p in exports.iterdir()}
+        assert sorted(p.name for p in (exports / "drivers").iterdir()) == sorted(
+            f"{r.vehicle_id}.csv" for r in plan.routes
+        )
+        assert all(Path(path).exists() for path in written.values())
+        rows = list(csv.DictReader(io.StringIO((exports / "planner.csv").read_text(encoding="utf-8-sig"))))
+        assert len(rows) == plan.stops_served
+        geo = json.loads((exports / "routes.geojson").read_text())
+        assert sum(f["geometry"]["type"] == "LineString" for f in geo["features"]) == plan.vehicles_used
+        assert (exports / "driver_pack.pdf").read_bytes().startswith(b"%PDF")
+
+        # The UI sees a markdown summary with the map embedded and the totals.
+        event = instance.get_latest_materialization_event(dg.AssetKey("route_plan"))
+        metadata = event.asset_materialization.metadata
+        assert "data:image/png;base64," in metadata["summary"].value
+        assert metadata["stops_served"].value == plan.stops_served
+        assert metadata["stops_dropped"].value == len(plan.dropped)
+
+
+def test_rerun_overwrites_the_same_files(local_env, tmp_path):
+    name = "orchard_central_deliveries.csv"
+    shutil.copy(DEMO / name, tmp_path / "inbox" / name)
+    with dg.instance_for_test() as instance:
+        assert materialise(instance, local_env, name).success
+        before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "exports").rglob("*") if p.is_file())
+        assert materialise(instance, local_env, name).success
+        after = sorted(p.relative_to(tmp_path) for p in (tmp_path / "exports").rglob("*") if p.is_file())
+        assert before == after
+
+
+def test_a_file_without_valid_rows_fails_at_the_blocking_check(local_env, tmp_path):
+    name = "all_bad.csv"
+    (tmp_path / "inbox" / name).write_text("stop_ref,postal_code,phone\nA1,123,+44 20 7946 0958\n,,\n")
+    with dg.instance_for_test() as instance:
+        result = materialise(instance, local_env, name)
+        assert not result.success
+        evaluations = result.get_asset_check_evaluations()
+        assert len(evaluations) == 1 and not evaluations[0].passed
+        assert "all_bad.csv has no valid stop row" in evaluations[0].description
+        assert "row 2, column postal_code" in evaluations[0].description
+        planned = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("route_plan")]
+        assert planned == []
+
+
+def test_stops_without_coordinates_are_reported_not_invented(local_env, tmp_path):
+    name = "mixed.csv"
+    (tmp_path / "inbox" / name).write_text(
+        "stop_ref,address,postal_code,lat,lon\nA1,,,1.3000,103.8500\nA2,1 Fullerton Square,049178,,\n"
+    )
+    with dg.instance_for_test() as instance:
+        result = materialise(instance, local_env, name)
+        assert result.success
+        geocoded = result.asset_value("geocoded_stops")
+        assert [s.stop_ref for s in geocoded.located] == ["A1"]
+        (attention,) = geocoded.needs_attention
+        assert attention.stop.stop_ref == "A2" and "no geocoder is configured" in attention.reason
+        plan = result.asset_value("route_plan")
+        assert [v.stop.stop_ref for r in plan.routes for v in r.visits] == ["A1"]

@@ -1,0 +1,110 @@
+"""The sensor against a real inbox folder and a real (temporary) Dagster instance."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from sgroute_assets.definitions import defs
+from sgroute_assets.domain.partition_keys import partition_key_for
+from sgroute_resources.stop_file_store import LocalStopFileStore
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStopFileStore:
+    return LocalStopFileStore(
+        inbox=str(tmp_path / "inbox"), exports_dir=str(tmp_path / "exports"), quarantine_dir=str(tmp_path / "quarantine")
+    )
+
+
+def tick(instance: dg.DagsterInstance, store: LocalStopFileStore, cursor: str | None):
+    """One daemon-like tick: evaluate, then apply the partition requests as the daemon would."""
+    context = dg.build_sensor_context(
+        instance=instance,
+        instance_ref=instance.get_ref(),
+        cursor=cursor,
+        resources={"stop_file_store": store},
+        definitions=defs,
+    )
+    result = defs.resolve_sensor_def("stop_file_sensor").evaluate_tick(context)
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return result
+
+
+def test_new_files_become_partitions_with_runs_and_a_repeat_tick_does_nothing(store):
+    Path(store.inbox).mkdir(parents=True)
+    for f in DEMO.glob("*.csv"):
+        shutil.copy(f, Path(store.inbox) / f.name)
+    with dg.instance_for_test() as instance:
+        first = tick(instance, store, None)
+        keys = sorted(r.partition_key for r in first.run_requests)
+        assert keys == sorted(partition_key_for(f.name) for f in DEMO.glob("*.csv"))
+        assert sorted(instance.get_dynamic_partitions("stop_files")) == keys
+        assert all(r.run_key.startswith(f"{r.partition_key}:") for r in first.run_requests)
+        assert all(r.tags["dagster/partition"] == r.partition_key for r in first.run_requests)
+
+        # Same cursor after a restart (a fresh evaluation): nothing new.
+        again = tick(instance, store, first.cursor)
+        assert again.run_requests == [] and again.dynamic_partitions_requests == []
+
+
+def test_changed_content_reruns_its_partition_and_touch_without_change_does_not(store):
+    inbox = Path(store.inbox)
+    inbox.mkdir(parents=True)
+    target = inbox / "Week 12 deliveries.csv"
+    target.write_text("stop_ref,lat,lon\nA1,1.30,103.85\n")
+    with dg.instance_for_test() as instance:
+        first = tick(instance, store, None)
+        (request,) = first.run_requests
+        assert request.partition_key == "Week_12_deliveries.csv"
+
+        os.utime(target, ns=(target.stat().st_mtime_ns + 5_000_000_000,) * 2)  # touched, same bytes
+        touched = tick(instance, store, first.cursor)
+        assert touched.run_requests == []
+
+        target.write_text("stop_ref,lat,lon\nA1,1.30,103.85\nA2,1.31,103.86\n")
+        changed = tick(instance, store, touched.cursor)
+        (rerun,) = changed.run_requests
+        assert rerun.partition_key == request.partition_key and rerun.run_key != request.run_key
+        assert changed.dynamic_partitions_requests == []  # the partition already exists
+        assert instance.get_dynamic_partitions("stop_files") == ["Week_12_deliveries.csv"]
+
+
+def test_unreadable_and_unsupported_files_are_quarantined_with_a_report(store):
+    inbox = Path(store.inbox)
+    inbox.mkdir(parents=True)
+    (inbox / "notes.txt").write_text("not a stop file")
+    (inbox / "broken.xlsx").write_bytes(b"PK\x03\x04garbage")
+    (inbox / "good.csv").write_text("stop_ref,lat,lon\nA1,1.30,103.85\n")
+    with dg.instance_for_test() as instance:
+        result = tick(instance, store, None)
+        assert [r.partition_key for r in result.run_requests] == ["good.csv"]
+    quarantine = Path(store.quarantine_dir)
+    assert sorted(p.name for p in quarantine.iterdir()) == [
+        "broken.xlsx", "broken.xlsx.report.json", "notes.txt", "notes.txt.report.json"
+    ]
+    report = json.loads((quarantine / "broken.xlsx.report.json").read_text())
+    assert "not a readable Excel" in report["problem"]
+    assert sorted(p.name for p in inbox.iterdir()) == ["good.csv"]
+
+
+def test_a_deleted_file_is_not_reprocessed_and_others_are_untouched(store):
+    inbox = Path(store.inbox)
+    inbox.mkdir(parents=True)
+    for name in ("a.csv", "b.csv"):
+        (inbox / name).write_text(f"stop_ref,lat,lon\n{name},1.30,103.85\n")
+    with dg.instance_for_test() as instance:
+        first = tick(instance, store, None)
+        assert len(first.run_requests) == 2
+        (inbox / "a.csv").unlink()
+        second = tick(instance, store, first.cursor)
+        assert second.run_requests == []
+        assert set(json.loads(second.cursor)["files"]) == {"b.csv"}
