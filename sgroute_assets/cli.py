@@ -26,7 +26,9 @@ def _print_table(report: ValidationReport) -> None:
     for r in report.rows:
         if r.valid and r.stop is not None:
             s = r.stop
-            window = f"{format_clock(s.tw_start_min)}-{format_clock(s.tw_end_min)}" if s.tw_start_min is not None else ""
+            window = (
+                f"{format_clock(s.tw_start_min)}-{format_clock(s.tw_end_min)}" if s.tw_start_min is not None else ""
+            )
             where = f"{s.lat:.5f},{s.lon:.5f}" if s.has_coordinates else (s.address or "")
             print(f"{r.row:>5}  {(r.stop_ref or '')[:16]:<16} {'ok':<8} {window:<11} {s.postal_code or '':<7} {where}")
         else:

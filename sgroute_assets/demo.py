@@ -80,8 +80,11 @@ def _outcome(key: str, run: dg.ExecuteInProcessResult) -> PartitionOutcome:
         messages = []
         for event in failures:
             if event.event_type_value == "STEP_FAILURE":
-                messages.append(event.step_failure_data.error.message.strip() if event.step_failure_data.error
-                                else event.message or "")
+                messages.append(
+                    event.step_failure_data.error.message.strip()
+                    if event.step_failure_data.error
+                    else event.message or ""
+                )
             else:
                 evaluation = event.event_specific_data.evaluation
                 if not evaluation.passed:

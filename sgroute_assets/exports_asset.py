@@ -1,6 +1,5 @@
 """Files for planners and drivers, written to the stop file store beside the partition."""
 
-
 from typing import Any
 
 import dagster as dg

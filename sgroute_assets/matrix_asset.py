@@ -1,6 +1,5 @@
 """Travel times between the depot and every located stop."""
 
-
 import time
 
 import dagster as dg

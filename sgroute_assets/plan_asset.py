@@ -1,6 +1,5 @@
 """The optimised, independently checked route plan for a partition."""
 
-
 from typing import Any
 
 import dagster as dg
@@ -41,8 +40,9 @@ def plan_metadata(plan: RoutePlan, title: str) -> dict[str, Any]:
         "summary": dg.MetadataValue.md(plan_markdown(plan, title=title, map_png=route_map_thumbnail(plan))),
         "dropped_stops": dg.MetadataValue.table(
             records=[
-                dg.TableRecord({"stop_ref": d.stop.stop_ref, "row": d.stop.row, "reason": d.reason,
-                                "message": d.message})
+                dg.TableRecord(
+                    {"stop_ref": d.stop.stop_ref, "row": d.stop.row, "reason": d.reason, "message": d.message}
+                )
                 for d in plan.dropped
             ],
             schema=dg.TableSchema(

@@ -1,6 +1,5 @@
 """The first three steps of a partition: the file as read, validated stops, geocoded stops."""
 
-
 import json
 
 import dagster as dg
@@ -34,8 +33,10 @@ def table_to_frame(table: RawTable) -> pd.DataFrame:
 
 def frame_to_table(frame: pd.DataFrame) -> RawTable:
     header = list(frame.attrs.get("header", frame.columns))
-    rows = [RawRow(row=int(idx), cells=["" if pd.isna(v) else str(v) for v in values])
-            for idx, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True)]
+    rows = [
+        RawRow(row=int(idx), cells=["" if pd.isna(v) else str(v) for v in values])
+        for idx, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True)
+    ]
     return RawTable(file=str(frame.attrs.get("file", "")), header=header, rows=rows)
 
 
@@ -74,15 +75,14 @@ def validated_stops(
     """Every row checked against the stop schema; invalid rows are kept in the report, not in the plan."""
     report = validate_table(frame_to_table(stops))
     issues = report.issues
-    rows = [
-        {"file": i.file, "row": i.row, "column": i.column, "message": i.message} for i in issues
-    ]
+    rows = [{"file": i.file, "row": i.row, "column": i.column, "message": i.message} for i in issues]
     report_uri = stop_file_store.write_export(
         context.partition_key, "validation_report.json", json.dumps(report.to_json(), indent=1).encode()
     )
     stop_file_store.write_export(
-        context.partition_key, "validation_issues.csv", pd.DataFrame(rows, columns=["file", "row", "column", "message"])
-        .to_csv(index=False).encode("utf-8-sig")
+        context.partition_key,
+        "validation_issues.csv",
+        pd.DataFrame(rows, columns=["file", "row", "column", "message"]).to_csv(index=False).encode("utf-8-sig"),
     )
     for issue in issues[:50]:
         context.log.warning(issue.describe())

@@ -5,7 +5,6 @@ reads only files whose stamp changed, a touched-but-identical file does not re-r
 re-runs its partition (the run key carries the content hash; Dagster remembers run keys forever).
 """
 
-
 import json
 
 import dagster as dg

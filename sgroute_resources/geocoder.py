@@ -1,6 +1,5 @@
 """Geocoder resources. The embedded default trusts coordinates in the file and nothing else."""
 
-
 from abc import abstractmethod
 
 from dagster import ConfigurableResource

@@ -1,6 +1,5 @@
 """How hard the VRPTW solver works: a resource so operations can tune it per environment."""
 
-
 from dagster import ConfigurableResource
 
 from sgroute_assets.domain.vrptw_model import FIRST_SOLUTION_STRATEGIES, SolverSettings

@@ -4,7 +4,6 @@ The sensor and the assets only talk to this interface, so the local inbox of the
 bucket in production are interchangeable resources.
 """
 
-
 import hashlib
 import json
 import os

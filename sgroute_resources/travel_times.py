@@ -1,6 +1,5 @@
 """Travel-time resources: how the matrix for a partition is estimated."""
 
-
 from abc import abstractmethod
 
 import numpy as np

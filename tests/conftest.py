@@ -56,11 +56,20 @@ def small_plan(sg_points: pd.DataFrame):
             )
         )
     # One stop whose window closes before any vehicle can get there, one too heavy for a vehicle.
-    stops.append(Stop(stop_ref="EARLY", row=40, lat=1.35, lon=103.99, demand=1, tw_start_min=7 * 60,
-                      tw_end_min=7 * 60 + 30))
+    stops.append(
+        Stop(stop_ref="EARLY", row=40, lat=1.35, lon=103.99, demand=1, tw_start_min=7 * 60, tw_end_min=7 * 60 + 30)
+    )
     stops.append(Stop(stop_ref="HEAVY", row=41, lat=1.30, lon=103.85, demand=500))
-    fleet = Fleet(depot_lat=1.3354, depot_lon=103.8879, vehicles=3, capacity=40, shift_start_min=8 * 60,
-                  shift_end_min=18 * 60, max_route_min=9 * 60, depot_name="Tai Seng depot")
+    fleet = Fleet(
+        depot_lat=1.3354,
+        depot_lon=103.8879,
+        vehicles=3,
+        capacity=40,
+        shift_start_min=8 * 60,
+        shift_end_min=18 * 60,
+        max_route_min=9 * 60,
+        depot_name="Tai Seng depot",
+    )
     ids = ["DEPOT"] + [s.stop_ref for s in stops]
     lats = np.r_[fleet.depot_lat, [s.lat for s in stops]]
     lons = np.r_[fleet.depot_lon, [s.lon for s in stops]]

@@ -48,10 +48,12 @@ def pdf_page_count(data: bytes) -> int:
 def empty_plan(plan: RoutePlan) -> RoutePlan:
     """Nothing served: every stop of the fixture dropped (and one without coordinates, as files allow)."""
     stops = [v.stop for r in plan.routes for v in r.visits] + [d.stop for d in plan.dropped]
-    dropped = [DroppedStop(stop=s, reason="capacity", message="no vehicle <available> & none left")
-               for s in stops]
-    dropped.append(DroppedStop(stop=replace(stops[0], stop_ref="NOGEO", lat=None, lon=None),
-                               reason="unreachable", message="no coordinates"))
+    dropped = [DroppedStop(stop=s, reason="capacity", message="no vehicle <available> & none left") for s in stops]
+    dropped.append(
+        DroppedStop(
+            stop=replace(stops[0], stop_ref="NOGEO", lat=None, lon=None), reason="unreachable", message="no coordinates"
+        )
+    )
     return replace(plan, routes=[], dropped=dropped)
 
 
@@ -114,8 +116,17 @@ def test_dropped_csv_lists_reasons(small_plan: RoutePlan) -> None:
     rows = read_csv(dropped_csv(small_plan))
     assert [r["stop_ref"] for r in rows] == [d.stop.stop_ref for d in small_plan.dropped]
     assert all(r["reason"] and r["message"] and r["row"].isdigit() for r in rows)
-    assert list(rows[0]) == ["stop_ref", "row", "reason", "message", "address", "postal_code", "tw_start",
-                             "tw_end", "demand"]
+    assert list(rows[0]) == [
+        "stop_ref",
+        "row",
+        "reason",
+        "message",
+        "address",
+        "postal_code",
+        "tw_start",
+        "tw_end",
+        "demand",
+    ]
 
 
 def _assert_sg(coordinate: list[float]) -> None:
@@ -174,8 +185,10 @@ def test_thumbnail_stays_small_for_a_hundred_stops(small_plan: RoutePlan) -> Non
     routes = []
     for k in range(4):  # the same 25-odd stops, nudged, four times over: ~100 stops on 12 routes
         for route in small_plan.routes:
-            visits = [replace(v, stop=replace(v.stop, lat=v.stop.lat + 0.004 * k, lon=v.stop.lon - 0.003 * k))
-                      for v in route.visits]
+            visits = [
+                replace(v, stop=replace(v.stop, lat=v.stop.lat + 0.004 * k, lon=v.stop.lon - 0.003 * k))
+                for v in route.visits
+            ]
             routes.append(replace(route, vehicle=len(routes) + 1, visits=visits))
     plan = replace(small_plan, routes=routes)
     assert plan.stops_served >= 80
@@ -187,6 +200,9 @@ def test_pdf_has_cover_and_a_page_per_vehicle(small_plan: RoutePlan, exports: di
     assert pdf.startswith(b"%PDF")
     assert pdf.rstrip().endswith(b"%%EOF")
     assert pdf_page_count(pdf) >= 1 + len(small_plan.routes)
+    # Page text is compressed and subset-encoded; the outline (bookmarks) names each vehicle in plain text.
+    outline = set(re.findall(rb"/Title \(Vehicle (V\d+)\)", pdf))
+    assert outline == {r.vehicle_id.encode() for r in small_plan.routes}
     without_map = driver_pack_pdf(small_plan, title="No map")
     assert without_map.startswith(b"%PDF") and len(without_map) < len(pdf)
 
@@ -201,8 +217,7 @@ def test_render_exports_file_names(small_plan: RoutePlan, exports: dict[str, byt
 def test_empty_plan_renders_every_file(small_plan: RoutePlan) -> None:
     plan = empty_plan(small_plan)
     files = render_exports(plan, title="Nothing served")
-    assert set(files) == {"planner.csv", "dropped_stops.csv", "routes.geojson", "route_map.png",
-                          "driver_pack.pdf"}
+    assert set(files) == {"planner.csv", "dropped_stops.csv", "routes.geojson", "route_map.png", "driver_pack.pdf"}
     assert read_csv(files["planner.csv"]) == []
     assert len(read_csv(files["dropped_stops.csv"])) == len(plan.dropped)
     doc = json.loads(files["routes.geojson"])

@@ -63,8 +63,12 @@ def test_tight_window_demo_partition_end_to_end(local_env, tmp_path):
 
         # Four planted bad rows are reported by row and column and kept out of the plan.
         assert report.invalid_count == 4
-        assert {(i.row, i.column) for i in report.issues} == {(9, "phone"), (15, "postal_code"), (20, "tw_end"),
-                                                              (26, "demand")}
+        assert {(i.row, i.column) for i in report.issues} == {
+            (9, "phone"),
+            (15, "postal_code"),
+            (20, "tw_end"),
+            (26, "demand"),
+        }
         served = {v.stop.stop_ref for r in plan.routes for v in r.visits}
         dropped = {d.stop.stop_ref for d in plan.dropped}
         assert served | dropped == {s.stop_ref for s in report.valid_stops}
@@ -78,8 +82,15 @@ def test_tight_window_demo_partition_end_to_end(local_env, tmp_path):
 
         # Files landed where the exports asset says, and they agree with the plan.
         exports = tmp_path / "exports" / name
-        expected = {"planner.csv", "dropped_stops.csv", "routes.geojson", "route_map.png", "driver_pack.pdf",
-                    "validation_report.json", "validation_issues.csv"}
+        expected = {
+            "planner.csv",
+            "dropped_stops.csv",
+            "routes.geojson",
+            "route_map.png",
+            "driver_pack.pdf",
+            "validation_report.json",
+            "validation_issues.csv",
+        }
         assert expected <= {p.name for p in exports.iterdir()}
         assert sorted(p.name for p in (exports / "drivers").iterdir()) == sorted(
             f"{r.vehicle_id}.csv" for r in plan.routes

@@ -20,7 +20,9 @@ DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 @pytest.fixture
 def store(tmp_path: Path) -> LocalStopFileStore:
     return LocalStopFileStore(
-        inbox=str(tmp_path / "inbox"), exports_dir=str(tmp_path / "exports"), quarantine_dir=str(tmp_path / "quarantine")
+        inbox=str(tmp_path / "inbox"),
+        exports_dir=str(tmp_path / "exports"),
+        quarantine_dir=str(tmp_path / "quarantine"),
     )
 
 
@@ -89,7 +91,10 @@ def test_unreadable_and_unsupported_files_are_quarantined_with_a_report(store):
         assert [r.partition_key for r in result.run_requests] == ["good.csv"]
     quarantine = Path(store.quarantine_dir)
     assert sorted(p.name for p in quarantine.iterdir()) == [
-        "broken.xlsx", "broken.xlsx.report.json", "notes.txt", "notes.txt.report.json"
+        "broken.xlsx",
+        "broken.xlsx.report.json",
+        "notes.txt",
+        "notes.txt.report.json",
     ]
     report = json.loads((quarantine / "broken.xlsx.report.json").read_text())
     assert "not a readable Excel" in report["problem"]

@@ -78,8 +78,12 @@ def test_foreign_phone_message_names_the_country():
 
 @pytest.mark.parametrize(
     "start,end,minutes",
-    [("09:00", "10:30", (540, 630)), ("9:00", "9:45", (540, 585)), ("08:00:00", "12:00:00", (480, 720)),
-     ("0.375", "0.5", (540, 720))],
+    [
+        ("09:00", "10:30", (540, 630)),
+        ("9:00", "9:45", (540, 585)),
+        ("08:00:00", "12:00:00", (480, 720)),
+        ("0.375", "0.5", (540, 720)),
+    ],
 )
 def test_time_window_forms(start, end, minutes):
     report = csv_report(f"A1,x,018956,,,,,{start},{end},,")
@@ -89,8 +93,15 @@ def test_time_window_forms(start, end, minutes):
 
 @pytest.mark.parametrize(
     "start,end,column",
-    [("10:00", "09:00", "tw_end"), ("10:00", "10:00", "tw_end"), ("09:00", "", "tw_end"), ("", "17:00", "tw_start"),
-     ("25:00", "26:00", "tw_start"), ("9am", "5pm", "tw_start"), ("09:60", "10:00", "tw_start")],
+    [
+        ("10:00", "09:00", "tw_end"),
+        ("10:00", "10:00", "tw_end"),
+        ("09:00", "", "tw_end"),
+        ("", "17:00", "tw_start"),
+        ("25:00", "26:00", "tw_start"),
+        ("9am", "5pm", "tw_start"),
+        ("09:60", "10:00", "tw_start"),
+    ],
 )
 def test_bad_time_windows(start, end, column):
     report = csv_report(f"A1,x,018956,,,,,{start},{end},,")
@@ -111,8 +122,14 @@ def test_whole_number_written_as_decimal_is_accepted():
 
 @pytest.mark.parametrize(
     "lat,lon,column",
-    [("1.3", "", "lon"), ("", "103.8", "lat"), ("51.5", "-0.12", "lat"), ("1.30", "105.0", "lon"),
-     ("103.85", "1.29", "lat"), ("abc", "103.8", "lat")],
+    [
+        ("1.3", "", "lon"),
+        ("", "103.8", "lat"),
+        ("51.5", "-0.12", "lat"),
+        ("1.30", "105.0", "lon"),
+        ("103.85", "1.29", "lat"),
+        ("abc", "103.8", "lat"),
+    ],
 )
 def test_coordinates_both_or_neither_and_inside_singapore(lat, lon, column):
     report = csv_report(f"A1,x,,{lat},{lon},,,,,,")
@@ -185,7 +202,17 @@ def test_excel_cells_time_numbers_and_zero_padded_postal_codes():
         [
             ["stop_ref", "postal_code", "demand", "service_time_min", "tw_start", "tw_end", "phone", "lat", "lon"],
             ["X1", 79903, 3, 10.0, dt.time(9, 30), dt.time(11, 0), 91234567, 1.28, 103.85],
-            ["X2", "018956", 2, 5, dt.datetime(1899, 12, 30, 13, 0), dt.datetime(1899, 12, 30, 14, 0), None, None, None],
+            [
+                "X2",
+                "018956",
+                2,
+                5,
+                dt.datetime(1899, 12, 30, 13, 0),
+                dt.datetime(1899, 12, 30, 14, 0),
+                None,
+                None,
+                None,
+            ],
             ["X3", 79903, 1, 5, None, None, None, None, None],
         ],
         formats={"B2": "000000"},
@@ -208,4 +235,9 @@ def test_shipped_demo_files_validate_as_documented():
     tight = validate_file("t.csv", (demo / "east_west_tight_windows.csv").read_bytes())
     assert central.valid_count >= 30 and central.invalid_count == 0
     assert tight.valid_count >= 30 and tight.invalid_count == 4
-    assert {c for r in tight.invalid_rows for c in errors_of(tight, r.row)} == {"phone", "postal_code", "tw_end", "demand"}
+    assert {c for r in tight.invalid_rows for c in errors_of(tight, r.row)} == {
+        "phone",
+        "postal_code",
+        "tw_end",
+        "demand",
+    }

@@ -34,11 +34,18 @@ def plan_markdown(plan: RoutePlan, *, title: str, map_png: bytes | None = None) 
     lines.append("")
     lines += dropped_markdown(plan)
     for r in plan.routes:
-        lines += ["", f"### {r.vehicle_id}", "", "| # | ETA | window | stop | address | demand |",
-                  "|---:|---|---|---|---|---:|"]
+        lines += [
+            "",
+            f"### {r.vehicle_id}",
+            "",
+            "| # | ETA | window | stop | address | demand |",
+            "|---:|---|---|---|---|---:|",
+        ]
         for v in r.visits:
             s = v.stop
-            window = f"{format_clock(s.tw_start_min)}-{format_clock(s.tw_end_min)}" if s.tw_start_min is not None else ""
+            window = (
+                f"{format_clock(s.tw_start_min)}-{format_clock(s.tw_end_min)}" if s.tw_start_min is not None else ""
+            )
             address = " ".join(x for x in (s.address, s.postal_code) if x)
             lines.append(
                 f"| {v.sequence} | {clock(v.service_start_s)} | {window} | {_cell(s.stop_ref)} | {_cell(address)} | "
@@ -65,9 +72,8 @@ def validation_markdown(report: ValidationReport, limit: int = 200) -> str:
     lines += ["| row | stop_ref | column | problem |", "|---:|---|---|---|"]
     refs = {r.row: r.stop_ref for r in report.rows}
     for issue in issues[:limit]:
-        lines.append(
-            f"| {issue.row or ''} | {_cell(refs.get(issue.row or -1))} | {_cell(issue.column)} | {_cell(issue.message)} |"
-        )
+        ref = _cell(refs.get(issue.row or -1))
+        lines.append(f"| {issue.row or ''} | {ref} | {_cell(issue.column)} | {_cell(issue.message)} |")
     if len(issues) > limit:
         lines.append(f"\n... and {len(issues) - limit} more problems (see the validation report export).")
     return "\n".join(lines)

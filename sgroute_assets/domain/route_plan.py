@@ -149,8 +149,10 @@ def plan_routes(fleet: Fleet, stops: list[Stop], matrix: TravelMatrix, settings:
     if violations:
         raise InfeasiblePlanError(violations)
 
-    routes = [_route(inst, number, visits, times, node_stop)
-              for number, (visits, times) in enumerate(zip(used, schedules, strict=True), start=1)]
+    routes = [
+        _route(inst, number, visits, times, node_stop)
+        for number, (visits, times) in enumerate(zip(used, schedules, strict=True), start=1)
+    ]
     dropped = []
     for node in dropped_nodes:
         why = pre_dropped.get(node) or explain_drop(inst, node, used)

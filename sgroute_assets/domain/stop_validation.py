@@ -47,9 +47,7 @@ def validate_table(table: RawTable) -> ValidationReport:
         if not col:
             continue
         if col in seen:
-            file_errors.append(
-                Issue(table.file, 1, table.header[idx], f"column '{col}' appears twice in the header")
-            )
+            file_errors.append(Issue(table.file, 1, table.header[idx], f"column '{col}' appears twice in the header"))
         else:
             seen[col] = idx
     if REQUIRED_COLUMN not in seen:
@@ -121,9 +119,7 @@ def _validate_row(
     contact = None if _is_null(contact_text) else contact_text
 
     has_location = bool(address) or postal_code is not None or (lat is not None and lon is not None)
-    location_given = any(
-        not _is_null(_cell(cells, index, c)) for c in ("address", "postal_code", "lat", "lon")
-    )
+    location_given = any(not _is_null(_cell(cells, index, c)) for c in ("address", "postal_code", "lat", "lon"))
     if not has_location and not location_given:
         err("address", "no location: give an address, a postal code or a lat/lon pair")
 

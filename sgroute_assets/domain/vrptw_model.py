@@ -53,8 +53,9 @@ def solve_vrptw(inst: VrptwInstance, settings: SolverSettings, candidates: list[
     """Solve over ``candidates`` (stop nodes worth offering to the solver; all stops by default)."""
     nodes = list(range(1, inst.size)) if candidates is None else sorted(candidates)
     if not nodes:
-        return SolverResult(routes=[[] for _ in range(inst.vehicles)], dropped=[], status="empty", objective=0,
-                            solve_time_s=0.0)
+        return SolverResult(
+            routes=[[] for _ in range(inst.vehicles)], dropped=[], status="empty", objective=0, solve_time_s=0.0
+        )
     # The model only sees the depot and the candidate stops; local index k maps back to node ``index_map[k]``.
     index_map = [0] + nodes
     sub = np.ix_(index_map, index_map)
@@ -106,8 +107,9 @@ def solve_vrptw(inst: VrptwInstance, settings: SolverSettings, candidates: list[
 
     if solution is None:
         # With every visit optional this means the solver found nothing in time: serve nobody, say so.
-        return SolverResult(routes=[[] for _ in range(inst.vehicles)], dropped=nodes, status=status,
-                            objective=0, solve_time_s=elapsed)
+        return SolverResult(
+            routes=[[] for _ in range(inst.vehicles)], dropped=nodes, status=status, objective=0, solve_time_s=elapsed
+        )
 
     routes: list[list[int]] = []
     served: set[int] = set()
@@ -127,5 +129,6 @@ def solve_vrptw(inst: VrptwInstance, settings: SolverSettings, candidates: list[
         legs = zip([0] + visits, visits + [0], strict=True)
         if any(inst.travel[a, b] >= UNREACHABLE for a, b in legs):
             raise RuntimeError("solver used an unreachable leg")
-    return SolverResult(routes=routes, dropped=dropped, status=status, objective=int(solution.ObjectiveValue()),
-                        solve_time_s=elapsed)
+    return SolverResult(
+        routes=routes, dropped=dropped, status=status, objective=int(solution.ObjectiveValue()), solve_time_s=elapsed
+    )

@@ -56,8 +56,20 @@ def driver_rows(plan: RoutePlan, route: Route) -> list[tuple[Cell, ...]]:
             )
         )
     rows.append(
-        (len(route.visits) + 1, clock(route.end_s), "", DEPOT_REF, fleet.depot_name, "", "", "", "", "",
-         depot_lat, depot_lon)
+        (
+            len(route.visits) + 1,
+            clock(route.end_s),
+            "",
+            DEPOT_REF,
+            fleet.depot_name,
+            "",
+            "",
+            "",
+            "",
+            "",
+            depot_lat,
+            depot_lon,
+        )
     )
     return rows
 

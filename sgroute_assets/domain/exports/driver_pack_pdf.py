@@ -58,8 +58,13 @@ def _fonts() -> tuple[str, str]:
     if "SgrouteSans" not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont("SgrouteSans", str(regular)))
         pdfmetrics.registerFont(TTFont("SgrouteSans-Bold", str(bold)))
-        pdfmetrics.registerFontFamily("SgrouteSans", normal="SgrouteSans", bold="SgrouteSans-Bold",
-                                      italic="SgrouteSans", boldItalic="SgrouteSans-Bold")
+        pdfmetrics.registerFontFamily(
+            "SgrouteSans",
+            normal="SgrouteSans",
+            bold="SgrouteSans-Bold",
+            italic="SgrouteSans",
+            boldItalic="SgrouteSans-Bold",
+        )
     return "SgrouteSans", "SgrouteSans-Bold"
 
 
@@ -72,14 +77,36 @@ def _styles() -> StyleSheet1:
     sheet.add(ParagraphStyle("CellRight", parent=sheet["Cell"], alignment=TA_RIGHT))
     sheet.add(ParagraphStyle("HeadCell", parent=sheet["Cell"], fontName=bold, textColor=colors.white))
     sheet.add(ParagraphStyle("HeadCellRight", parent=sheet["HeadCell"], alignment=TA_RIGHT))
-    sheet.add(ParagraphStyle("Small", parent=sheet["Normal"], fontSize=8.5, leading=11,
-                             textColor=colors.HexColor("#444444")))
+    sheet.add(
+        ParagraphStyle("Small", parent=sheet["Normal"], fontSize=8.5, leading=11, textColor=colors.HexColor("#444444"))
+    )
     return sheet
 
 
 def _p(value: object, style: ParagraphStyle) -> Paragraph:
     """Paragraph markup treats & < > as markup, so plan text (addresses, names) is always escaped."""
     return Paragraph(escape("" if value is None else str(value)), style)
+
+
+class _Bookmark(Flowable):
+    """An outline entry where it is drawn, so a dispatcher can jump straight to one vehicle's pages."""
+
+    def __init__(self, key: str, title: str) -> None:
+        super().__init__()
+        self.key, self.title = key, title
+        self.width = self.height = 0
+
+    def draw(self) -> None:
+        self.canv.bookmarkPage(self.key)
+        self.canv.addOutlineEntry(self.title, self.key, level=0)
+        self.canv.showOutline()  # viewers open with the outline panel showing
+
+
+def readable_phone(phone: str | None) -> str | None:
+    """+6591234567 as +65 9123 4567, the grouping Singaporeans read and dial; other numbers stay as given."""
+    if phone and len(phone) == 11 and phone.startswith("+65") and phone[1:].isdigit():
+        return f"+65 {phone[3:7]} {phone[7:]}"
+    return phone
 
 
 def _table(rows: list[list[Flowable | str]], widths: list[float], *, striped: bool = True) -> Table:
@@ -130,18 +157,24 @@ def _map_image(map_png: bytes, max_height: float) -> Image:
 def _cover(plan: RoutePlan, title: str, map_png: bytes | None, sheet: StyleSheet1) -> list[Flowable]:
     fleet = plan.fleet
     totals = plan.totals()
-    story: list[Flowable] = [Paragraph(escape(title), sheet["Title"])]
+    story: list[Flowable] = [_Bookmark("cover", "Summary"), Paragraph(escape(title), sheet["Title"])]
     story.append(
         _key_values(
             [
                 ("Depot", f"{fleet.depot_name} ({fleet.depot_lat:.5f}, {fleet.depot_lon:.5f})"),
-                ("Shift", f"{format_clock(fleet.shift_start_min)}–{format_clock(fleet.shift_end_min)}, "
-                          f"routes at most {fleet.max_route_min} min, capacity {fleet.capacity} per vehicle"),
+                (
+                    "Shift",
+                    f"{format_clock(fleet.shift_start_min)}–{format_clock(fleet.shift_end_min)}, "
+                    f"routes at most {fleet.max_route_min} min, capacity {fleet.capacity} per vehicle",
+                ),
                 ("Vehicles", f"{totals['vehicles_used']} used of {totals['vehicles_available']} available"),
                 ("Stops", f"{totals['stops_served']} served, {totals['stops_dropped']} dropped"),
-                ("Total", f"{totals['total_distance_km']} km, {totals['total_duration_min']} min on the road "
-                          f"(driving {totals['total_drive_min']} min, "
-                          f"waiting {totals['total_wait_min']} min)"),
+                (
+                    "Total",
+                    f"{totals['total_distance_km']} km, {totals['total_duration_min']} min on the road "
+                    f"(driving {totals['total_drive_min']} min, "
+                    f"waiting {totals['total_wait_min']} min)",
+                ),
             ],
             sheet,
         )
@@ -161,13 +194,18 @@ def _dropped_table(plan: RoutePlan, sheet: StyleSheet1) -> list[Flowable]:
     if not plan.dropped:
         return [heading, Paragraph("Every stop is on a route.", sheet["Small"])]
     cell, head = sheet["Cell"], sheet["HeadCell"]
-    rows: list[list[Flowable | str]] = [
-        [_p(h, head) for h in ("Stop ref", "Row", "Reason", "Why", "Address")]
-    ]
+    rows: list[list[Flowable | str]] = [[_p(h, head) for h in ("Stop ref", "Row", "Reason", "Why", "Address")]]
     for d in plan.dropped:
         address = ", ".join(x for x in (d.stop.address, d.stop.postal_code) if x)
-        rows.append([_p(d.stop.stop_ref, cell), _p(d.stop.row, cell), _p(d.reason, cell), _p(d.message, cell),
-                     _p(address, cell)])
+        rows.append(
+            [
+                _p(d.stop.stop_ref, cell),
+                _p(d.stop.row, cell),
+                _p(d.reason, cell),
+                _p(d.message, cell),
+                _p(address, cell),
+            ]
+        )
     widths = [24 * mm, 11 * mm, 24 * mm, 70 * mm]
     widths.append(FRAME_WIDTH - sum(widths))
     return [heading, _table(rows, widths)]
@@ -183,15 +221,23 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
         f"depart {clock(route.start_s)} · back {clock(route.end_s)} · {route.distance_m / 1000:.1f} km"
     )
     rows: list[list[Flowable | str]] = [
-        [_p("Seq", head_right), _p("ETA", head), _p("Window", head), _p("Stop ref", head),
-         _p("Address", head), _p("Contact", head), _p("Demand", head_right), _p("Service min", head_right)]
+        [
+            _p("Seq", head_right),
+            _p("ETA", head),
+            _p("Window", head),
+            _p("Stop ref", head),
+            _p("Address", head),
+            _p("Contact", head),
+            _p("Demand", head_right),
+            _p("Service min", head_right),
+        ]
     ]
     for visit in route.visits:
         stop = visit.stop
         address = escape(stop.address or "")
         if stop.postal_code:
             address += ("<br/>" if address else "") + f"S{escape(stop.postal_code)}"
-        contact = "<br/>".join(escape(x) for x in (stop.contact_name, stop.phone) if x)
+        contact = "<br/>".join(escape(x) for x in (stop.contact_name, readable_phone(stop.phone)) if x)
         rows.append(
             [
                 _p(visit.sequence, right),
@@ -204,10 +250,11 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
                 _p(stop.service_time_min, right),
             ]
         )
-    widths = [9 * mm, 12 * mm, 22 * mm, 24 * mm, 0.0, 42 * mm, 14 * mm, 15 * mm]
+    widths = [9 * mm, 12 * mm, 22 * mm, 24 * mm, 0.0, 40 * mm, 16 * mm, 16 * mm]
     widths[4] = FRAME_WIDTH - sum(widths)
     return [
         PageBreak(),
+        _Bookmark(route.vehicle_id, f"Vehicle {route.vehicle_id}"),
         Paragraph(f"Vehicle {route.vehicle_id}", heading),
         Paragraph(escape(summary), sheet["BodyText"]),
         Paragraph(escape(f"Start and finish at {plan.fleet.depot_name}."), sheet["Small"]),
@@ -221,8 +268,16 @@ def driver_pack_pdf(plan: RoutePlan, *, title: str, map_png: bytes | None = None
     sheet = _styles()
     regular, _ = _fonts()
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
-                            bottomMargin=MARGIN + 4 * mm, title=title, author="sgroute")
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN + 4 * mm,
+        title=title,
+        author="sgroute",
+    )
 
     def footer(canvas: Canvas, document: SimpleDocTemplate) -> None:
         canvas.saveState()

@@ -91,17 +91,28 @@ def _place_labels(ax: Axes, labels: list[_Label], obstacles: list[_Box], fontsiz
     taken = list(obstacles)
     for label in labels:
         dx, dy, ha, va = _LABEL_SPOTS[0]
-        text = ax.annotate(label.text, (label.lon, label.lat), xytext=(dx, dy), textcoords="offset points",
-                           ha=ha, va=va, fontsize=fontsize, color=label.color, fontweight="bold",
-                           path_effects=_LABEL_OUTLINE, zorder=4)
+        text = ax.annotate(
+            label.text,
+            (label.lon, label.lat),
+            xytext=(dx, dy),
+            textcoords="offset points",
+            ha=ha,
+            va=va,
+            fontsize=fontsize,
+            color=label.color,
+            fontweight="bold",
+            path_effects=_LABEL_OUTLINE,
+            zorder=4,
+        )
         text.set_in_layout(False)  # placed for this layout; letting it move the axes would misplace the rest
         size = text.get_window_extent()
         width, height = size.width * to_points, size.height * to_points
         x, y = (v * to_points for v in ax.transData.transform((label.lon, label.lat)))
         boxes = [_label_box(x, y, spot, width, height) for spot in _LABEL_SPOTS]
         # Area hidden under other things, plus any part that would stick out of the plot frame.
-        costs = [sum(_overlap(box, other) for other in taken) + 2 * (width * height - _overlap(box, inside))
-                 for box in boxes]
+        costs = [
+            sum(_overlap(box, other) for other in taken) + 2 * (width * height - _overlap(box, inside)) for box in boxes
+        ]
         best = costs.index(min(costs))
         dx, dy, ha, va = _LABEL_SPOTS[best]
         text.xyann = (dx, dy)
@@ -129,44 +140,98 @@ def _draw(ax: Axes, plan: RoutePlan, *, small: bool) -> tuple[list[Line2D], list
     marker_size = 3.5 if small else 5.5
     for route in plan.routes:
         color = vehicle_color(route.vehicle)
-        points = [(lon, lat, v.sequence) for v in route.visits
-                  if (lon := v.stop.lon) is not None and (lat := v.stop.lat) is not None]
+        points = [
+            (lon, lat, v.sequence)
+            for v in route.visits
+            if (lon := v.stop.lon) is not None and (lat := v.stop.lat) is not None
+        ]
         xs = [fleet.depot_lon] + [p[0] for p in points] + [fleet.depot_lon]
         ys = [fleet.depot_lat] + [p[1] for p in points] + [fleet.depot_lat]
         ax.plot(xs, ys, color=color, linewidth=line_width, alpha=0.8, zorder=2)
-        ax.plot(xs[1:-1], ys[1:-1], linestyle="none", marker="o", markersize=marker_size, color=color,
-                markeredgecolor="white", markeredgewidth=0.6, zorder=3)
+        ax.plot(
+            xs[1:-1],
+            ys[1:-1],
+            linestyle="none",
+            marker="o",
+            markersize=marker_size,
+            color=color,
+            markeredgecolor="white",
+            markeredgewidth=0.6,
+            zorder=3,
+        )
         labels.extend(_Label(str(seq), lon, lat, color) for lon, lat, seq in points)
         label = f"{route.vehicle_id} · {len(route.visits)} stops · {route.distance_m / 1000:.1f} km"
         handles.append(Line2D([], [], color=color, linewidth=2, marker="o", markersize=5, label=label))
 
     dropped = _located([d.stop for d in plan.dropped])
     if dropped:
-        ax.plot([p[1] for p in dropped], [p[2] for p in dropped], linestyle="none", marker="x",
-                markersize=marker_size + 1.5, markeredgewidth=1.5, color=DROPPED_COLOR, zorder=3)
+        ax.plot(
+            [p[1] for p in dropped],
+            [p[2] for p in dropped],
+            linestyle="none",
+            marker="x",
+            markersize=marker_size + 1.5,
+            markeredgewidth=1.5,
+            color=DROPPED_COLOR,
+            zorder=3,
+        )
         labels.extend(_Label(s.stop_ref, lon, lat, DROPPED_COLOR) for s, lon, lat in dropped)
     if plan.dropped:
-        handles.append(Line2D([], [], linestyle="none", marker="x", markersize=6, markeredgewidth=1.5,
-                              color=DROPPED_COLOR, label=f"dropped · {len(plan.dropped)} stops"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="x",
+                markersize=6,
+                markeredgewidth=1.5,
+                color=DROPPED_COLOR,
+                label=f"dropped · {len(plan.dropped)} stops",
+            )
+        )
 
-    ax.plot([fleet.depot_lon], [fleet.depot_lat], linestyle="none", marker="s", markersize=marker_size + 4,
-            color=DEPOT_COLOR, markeredgecolor="white", markeredgewidth=1.0, zorder=5)
-    handles.insert(0, Line2D([], [], linestyle="none", marker="s", markersize=7, color=DEPOT_COLOR,
-                             label=f"depot · {fleet.depot_name}"))
+    ax.plot(
+        [fleet.depot_lon],
+        [fleet.depot_lat],
+        linestyle="none",
+        marker="s",
+        markersize=marker_size + 4,
+        color=DEPOT_COLOR,
+        markeredgecolor="white",
+        markeredgewidth=1.0,
+        zorder=5,
+    )
+    handles.insert(
+        0,
+        Line2D(
+            [], [], linestyle="none", marker="s", markersize=7, color=DEPOT_COLOR, label=f"depot · {fleet.depot_name}"
+        ),
+    )
     return handles, labels
 
 
 def _label_everything(ax: Axes, plan: RoutePlan, labels: list[_Label]) -> None:
     """Depot name first (it matters most), then sequence numbers and dropped refs around what is drawn."""
     fleet = plan.fleet
-    depot_text = ax.annotate(fleet.depot_name, (fleet.depot_lon, fleet.depot_lat), xytext=(7, -3),
-                             textcoords="offset points", ha="left", va="top", fontsize=8, fontweight="bold",
-                             color=DEPOT_COLOR, path_effects=_LABEL_OUTLINE, zorder=6)
+    depot_text = ax.annotate(
+        fleet.depot_name,
+        (fleet.depot_lon, fleet.depot_lat),
+        xytext=(7, -3),
+        textcoords="offset points",
+        ha="left",
+        va="top",
+        fontsize=8,
+        fontweight="bold",
+        color=DEPOT_COLOR,
+        path_effects=_LABEL_OUTLINE,
+        zorder=6,
+    )
     to_points = 72 / ax.figure.dpi
     depot_text.set_in_layout(False)
     depot_box = depot_text.get_window_extent()
-    obstacles = [(depot_box.x0 * to_points, depot_box.y0 * to_points, depot_box.x1 * to_points,
-                  depot_box.y1 * to_points)]
+    obstacles = [
+        (depot_box.x0 * to_points, depot_box.y0 * to_points, depot_box.x1 * to_points, depot_box.y1 * to_points)
+    ]
     located = _located([v.stop for r in plan.routes for v in r.visits] + [d.stop for d in plan.dropped])
     obstacles += _marker_boxes(ax, [p[1] for p in located], [p[2] for p in located], 5.5)
     obstacles += _marker_boxes(ax, [fleet.depot_lon], [fleet.depot_lat], 9.5)
@@ -206,17 +271,14 @@ def _figure(plan: RoutePlan, *, width_in: float, labels: bool, small: bool, titl
             f"{totals['stops_dropped']} dropped · {totals['total_distance_km']} km",
             fontsize=10,
         )
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=7.5,
-                   frameon=False)
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=7.5, frameon=False)
         # Labels are placed in screen space, so the layout (and with it the data->pixel mapping) comes first.
         fig.draw_without_rendering()
         _label_everything(ax, plan, stop_labels if labels else [])
     return fig
 
 
-def route_map_png(
-    plan: RoutePlan, *, width_in: float = 10.0, dpi: int = 110, title: str | None = None
-) -> bytes:
+def route_map_png(plan: RoutePlan, *, width_in: float = 10.0, dpi: int = 110, title: str | None = None) -> bytes:
     """Full-size map for the PDF and for download, with sequence numbers next to each stop."""
     fig = _figure(plan, width_in=width_in, labels=True, small=False, title=title)
     buf = io.BytesIO()

@@ -1,0 +1,45 @@
+"""The `sgroute` console script as a planner runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
+SGROUTE = Path(sys.executable).with_name("sgroute")
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(SGROUTE), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_validate_json_reports_every_row():
+    proc = run("validate", str(DEMO / "east_west_tight_windows.csv"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["file"] == "east_west_tight_windows.csv"
+    assert out["invalid_count"] == 4 and out["valid_count"] == len(out["rows"]) - 4
+    bad = {r["row"]: r for r in out["rows"] if not r["valid"]}
+    assert bad[9]["errors"] == [
+        {"column": "phone", "message": "phone '+44 20 7946 0958' is not a Singapore number (GB)"}
+    ]
+    assert bad[9]["stop_ref"] and bad[9]["stop"] is None
+    good = next(r for r in out["rows"] if r["valid"])
+    assert set(good["stop"]) >= {"stop_ref", "postal_code", "lat", "lon", "phone", "tw_start", "tw_end", "demand"}
+    assert all(len(r["stop"]["postal_code"]) == 6 for r in out["rows"] if r["valid"] and r["stop"]["postal_code"])
+
+
+def test_validate_table_output(tmp_path):
+    proc = run("validate", str(DEMO / "east_west_tight_windows.csv"))
+    assert proc.returncode == 0
+    assert "4 invalid rows" in proc.stdout and "INVALID" in proc.stdout
+
+
+def test_unreadable_file_exits_2(tmp_path):
+    bad = tmp_path / "stops.xlsx"
+    bad.write_bytes(b"not a workbook")
+    proc = run("validate", str(bad), "--json")
+    assert proc.returncode == 2 and "not a readable Excel" in proc.stderr
+    assert run("validate", str(tmp_path / "missing.csv")).returncode == 2
