@@ -67,9 +67,38 @@ def ensure_dagster_home() -> Path:
     return home
 
 
+def _database_url() -> str:
+    from sgroute_resources.app_database import database_url_for
+    from sgroute_resources.environment import current_env
+
+    return database_url_for(current_env())
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    ensure_dagster_home()
+    from sgroute_resources import migrations
+    from sgroute_resources.app_database import DatabaseConfigError, redact
+
+    try:
+        url = _database_url()
+    except DatabaseConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.db_command == "upgrade":
+        migrations.upgrade(url, args.revision)
+    elif args.db_command == "downgrade":
+        migrations.downgrade(url, args.revision)
+    print(f"{redact(url)}: at revision {migrations.current(url) or 'base (empty)'}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     ensure_dagster_home()
     import dagster as dg
+
+    from sgroute_resources import migrations
+
+    migrations.upgrade(_database_url())  # the embedded default's SQLite schema, by migration like everywhere
 
     from sgroute_assets.definitions import defs
     from sgroute_assets.demo import DEMO_DIR, describe, drop_demo_files, run_sensor_and_jobs
@@ -96,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file")
     validate.add_argument("--json", action="store_true", help="machine-readable report")
     validate.set_defaults(func=cmd_validate)
+    db = sub.add_parser("db", help="app database migrations against DATABASE_URL")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="migrate up (to head by default)")
+    up.add_argument("revision", nargs="?", default="head")
+    down = db_sub.add_parser("downgrade", help="migrate down to REV (base = empty)")
+    down.add_argument("revision")
+    db_sub.add_parser("current", help="show the current revision")
+    db.set_defaults(func=cmd_db)
     demo = sub.add_parser("demo", help="plan routes for the shipped demo stop files on the embedded default")
     demo.add_argument("--demo-dir", default=None)
     demo.add_argument("--time-limit", type=float, default=None, help="solver seconds per plan")

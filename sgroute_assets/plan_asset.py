@@ -13,6 +13,8 @@ from sgroute_assets.domain.travel_time import TravelMatrix
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.planning_config import FleetConfig, clock_minutes
 from sgroute_assets.stop_assets import GROUP
+from sgroute_resources.app_database import AppDatabase
+from sgroute_resources.partition_records import replace_plan
 from sgroute_resources.solver_settings import RoutingSolver
 
 
@@ -64,6 +66,7 @@ def route_plan(
     geocoded_stops: GeocodedStops,
     travel_time_matrix: TravelMatrix,
     solver: RoutingSolver,
+    app_db: AppDatabase,
 ) -> dg.Output[RoutePlan]:
     """Routes from OR-Tools (optional visits, insertion start), verified before they are stored."""
     fleet = fleet_from_config(config, travel_time_matrix)
@@ -71,6 +74,8 @@ def route_plan(
     if [s.stop_ref for s in located] != travel_time_matrix.node_ids[1:]:
         raise dg.Failure(description="the travel matrix does not match the geocoded stops; re-materialise both")
     plan = plan_routes(fleet, located, travel_time_matrix, solver.settings(config.solver_time_limit_s))
+    with app_db.session() as session:
+        replace_plan(session, context.partition_key, plan)
     for d in plan.dropped:
         context.log.info(f"dropped {d.stop.stop_ref} (row {d.stop.row}): {d.reason}: {d.message}")
     return dg.Output(plan, metadata=plan_metadata(plan, title=f"Routes for {context.partition_key}"))

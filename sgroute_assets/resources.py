@@ -1,23 +1,19 @@
 """Resources per environment, chosen once by SGROUTE_ENV (hooli-data-eng-pipelines pattern)."""
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from sgroute_resources.app_database import AppDatabase, database_url_for
+from sgroute_resources.environment import ENVIRONMENTS, current_env
 from sgroute_resources.geocoder import FileCoordinatesGeocoder
 from sgroute_resources.solver_settings import RoutingSolver
 from sgroute_resources.stop_file_store import LocalStopFileStore, repo_root
 from sgroute_resources.travel_times import CurveTravelTimes
 
-ENVIRONMENTS = ("local",)
-
-
-def current_env() -> str:
-    return os.environ.get("SGROUTE_ENV", "local").strip().lower() or "local"
+__all__ = ["current_env", "resources_for"]
 
 
 def _local_path(variable: str, default: Path) -> str:
@@ -25,8 +21,15 @@ def _local_path(variable: str, default: Path) -> str:
     return str(Path(value).expanduser().resolve()) if value else str(default)
 
 
+def _solver() -> RoutingSolver:
+    return RoutingSolver(
+        time_limit_s=float(os.environ.get("SGROUTE_SOLVER_TIME_LIMIT_S", "10")),
+        first_solution=os.environ.get("SGROUTE_FIRST_SOLUTION", "parallel_cheapest_insertion"),
+    )
+
+
 def local_resources() -> dict[str, Any]:
-    """The embedded default: an inbox folder, exports beside it, pickles under DAGSTER_HOME, no services."""
+    """The embedded default: an inbox folder, exports beside it, pickles and SQLite under DAGSTER_HOME."""
     data = repo_root() / "data"
     return {
         "stop_file_store": LocalStopFileStore(
@@ -36,17 +39,20 @@ def local_resources() -> dict[str, Any]:
         ),
         "geocoder": FileCoordinatesGeocoder(),
         "travel_times": CurveTravelTimes(),
-        "solver": RoutingSolver(
-            time_limit_s=float(os.environ.get("SGROUTE_SOLVER_TIME_LIMIT_S", "10")),
-            first_solution=os.environ.get("SGROUTE_FIRST_SOLUTION", "parallel_cheapest_insertion"),
-        ),
+        "solver": _solver(),
+        "app_db": AppDatabase(url=database_url_for("local")),
         "io_manager": dg.FilesystemIOManager(),
     }
 
 
 def resources_for(env: str) -> dict[str, Any]:
+    if env not in ENVIRONMENTS:
+        raise dg.DagsterInvariantViolationError(
+            f"SGROUTE_ENV={env!r} is not a known environment; use one of: {', '.join(ENVIRONMENTS)}"
+        )
+    database_url = database_url_for(env)  # production guardrails first: no SQLite, no missing URL
     if env == "local":
         return local_resources()
-    raise dg.DagsterInvariantViolationError(
-        f"SGROUTE_ENV={env!r} is not a known environment; this build supports: {', '.join(ENVIRONMENTS)}"
-    )
+    from sgroute_assets.cloud_resources import cloud_resources
+
+    return cloud_resources(env, database_url)

@@ -11,7 +11,9 @@ from sgroute_assets.domain.stop_file_reader import RawRow, RawTable, StopFileErr
 from sgroute_assets.domain.stop_schema import ValidationReport
 from sgroute_assets.domain.stop_validation import validate_table
 from sgroute_assets.partitions import stop_files
+from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.geocoder import Geocoder
+from sgroute_resources.partition_records import record_geocoding, replace_validation
 from sgroute_resources.stop_file_store import StopFileNotFound, StopFileStore, content_hash
 
 GROUP = "route_planning"
@@ -54,6 +56,8 @@ def stops(context: dg.AssetExecutionContext, stop_file_store: StopFileStore) -> 
         raise dg.Failure(description=str(exc)) from None
     frame = table_to_frame(table)
     version = content_hash(data)
+    frame.attrs["source_uri"] = found.uri
+    frame.attrs["content_hash"] = version
     return dg.Output(
         frame,
         data_version=dg.DataVersion(version),
@@ -70,10 +74,18 @@ def stops(context: dg.AssetExecutionContext, stop_file_store: StopFileStore) -> 
 
 @dg.asset(partitions_def=stop_files, group_name=GROUP)
 def validated_stops(
-    context: dg.AssetExecutionContext, stops: pd.DataFrame, stop_file_store: StopFileStore
+    context: dg.AssetExecutionContext, stops: pd.DataFrame, stop_file_store: StopFileStore, app_db: AppDatabase
 ) -> dg.Output[ValidationReport]:
     """Every row checked against the stop schema; invalid rows are kept in the report, not in the plan."""
     report = validate_table(frame_to_table(stops))
+    with app_db.session() as session:
+        replace_validation(
+            session,
+            context.partition_key,
+            report,
+            source_uri=stops.attrs.get("source_uri"),
+            content_hash=stops.attrs.get("content_hash"),
+        )
     issues = report.issues
     rows = [{"file": i.file, "row": i.row, "column": i.column, "message": i.message} for i in issues]
     report_uri = stop_file_store.write_export(
@@ -122,9 +134,13 @@ def has_valid_stops(validated_stops: ValidationReport) -> dg.AssetCheckResult:
 
 
 @dg.asset(partitions_def=stop_files, group_name=GROUP)
-def geocoded_stops(validated_stops: ValidationReport, geocoder: Geocoder) -> dg.Output[GeocodedStops]:
+def geocoded_stops(
+    context: dg.AssetExecutionContext, validated_stops: ValidationReport, geocoder: Geocoder, app_db: AppDatabase
+) -> dg.Output[GeocodedStops]:
     """Coordinates for every valid stop, or the reason a stop has none (it is then left out, never guessed)."""
     result = geocoder.geocode(validated_stops.valid_stops)
+    with app_db.session() as session:
+        record_geocoding(session, context.partition_key, result)
     attention = [
         {"stop_ref": r.stop.stop_ref, "row": r.stop.row, "reason": r.reason or ""} for r in result.needs_attention
     ]

@@ -12,7 +12,9 @@ import dagster as dg
 from sgroute_assets.domain.stop_file_reader import StopFileError, read_stop_file
 from sgroute_assets.jobs import route_planning_job
 from sgroute_assets.partitions import stop_files
-from sgroute_resources.stop_file_store import StopFileStore, content_hash
+from sgroute_resources.app_database import AppDatabase
+from sgroute_resources.partition_records import upsert_stop_file
+from sgroute_resources.stop_file_store import StopFileStore, StoredFile, content_hash
 
 CURSOR_VERSION = 1
 MAX_RUNS_PER_TICK = 50
@@ -41,7 +43,9 @@ def dump_cursor(files: dict[str, dict[str, str]]) -> str:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Adds a stop_files partition per new stop file and requests its run.",
 )
-def stop_file_sensor(context: dg.SensorEvaluationContext, stop_file_store: StopFileStore) -> dg.SensorResult:
+def stop_file_sensor(
+    context: dg.SensorEvaluationContext, stop_file_store: StopFileStore, app_db: AppDatabase
+) -> dg.SensorResult:
     seen = load_cursor(context.cursor)
     listing = stop_file_store.list_files()
     present = {f.name for f in listing}
@@ -52,6 +56,7 @@ def stop_file_sensor(context: dg.SensorEvaluationContext, stop_file_store: StopF
     run_requests: list[dg.RunRequest] = []
     new_keys: list[str] = []
     claimed: dict[str, str] = {}
+    received: list[tuple[str, StoredFile, str]] = []
     for stored in listing:
         if len(run_requests) >= MAX_RUNS_PER_TICK:
             break  # the rest stay out of the cursor and are picked up next tick
@@ -91,7 +96,21 @@ def stop_file_sensor(context: dg.SensorEvaluationContext, stop_file_store: StopF
             )
         )
         state[stored.name] = {"stamp": stored.stamp, "hash": digest}
+        received.append((key, stored, digest))
 
+    if received:
+        # Where each partition came from, for the UI's run tags and for the database alike.
+        with app_db.session() as session:
+            for key, stored, digest in received:
+                upsert_stop_file(
+                    session,
+                    key,
+                    file_name=stored.name,
+                    source_uri=stored.uri,
+                    content_hash=digest,
+                    generation=stored.generation,
+                    status="received",
+                )
     return dg.SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=[stop_files.build_add_request(new_keys)] if new_keys else [],

@@ -26,6 +26,7 @@ class StoredFile:
     size: int
     stamp: str
     uri: str
+    generation: str | None = None  # object generation in a bucket; None for local files
 
     @property
     def partition_key(self) -> str:

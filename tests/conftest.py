@@ -74,3 +74,111 @@ def small_plan(sg_points: pd.DataFrame):
     lats = np.r_[fleet.depot_lat, [s.lat for s in stops]]
     lons = np.r_[fleet.depot_lon, [s.lon for s in stops]]
     return plan_routes(fleet, stops, estimate_matrix(ids, lats, lons), SolverSettings(time_limit_s=2))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_db_url(tmp_path: Path) -> str:
+    """A fresh SQLite app database migrated to head, as the embedded default has it."""
+    from sgroute_resources import migrations
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server on 127.0.0.1 (Debian's binaries, run as the postgres user when root)."""
+    import glob
+    import pwd
+    import shutil
+    import subprocess
+    import tempfile
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    if not bins:
+        pytest.fail("PostgreSQL server binaries not found: install the Debian 'postgresql' package (make test does)")
+    pgbin = bins[-1]
+    data = tempfile.mkdtemp(prefix="sgroute-pg-")
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chown(data, pw.pw_uid, pw.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run(
+        as_user
+        + [
+            f"{pgbin}/initdb",
+            "-D",
+            data,
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        as_user
+        + [
+            f"{pgbin}/pg_ctl",
+            "-D",
+            data,
+            "-l",
+            f"{data}/server.log",
+            "-w",
+            "-o",
+            f"-k {data} -h 127.0.0.1 -p {port} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            "start",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        yield {"host": "127.0.0.1", "port": port, "user": "postgres"}
+    finally:
+        subprocess.run(
+            as_user + [f"{pgbin}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop"],
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_database(pg_server) -> dict:
+    """A new empty database on the shared server, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = f"host={pg_server['host']} port={pg_server['port']} user=postgres dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = f"postgres@{pg_server['host']}:{pg_server['port']}/{name}"
+    yield {
+        "name": name,
+        "app_url": f"postgresql+psycopg://{base}",
+        "dagster_url": f"postgresql+psycopg2://{base}",
+        **pg_server,
+    }
+    from sgroute_resources.app_database import engine_for
+
+    engine_for(f"postgresql+psycopg://{base}").dispose()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

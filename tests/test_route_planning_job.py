@@ -21,10 +21,11 @@ FAST = {"ops": {"route_plan": {"config": {"solver_time_limit_s": 2.0}}}}
 
 
 @pytest.fixture
-def local_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+def local_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_db_url: str) -> dict:
     monkeypatch.setenv("SGROUTE_INBOX", str(tmp_path / "inbox"))
     monkeypatch.setenv("SGROUTE_EXPORTS", str(tmp_path / "exports"))
     monkeypatch.setenv("SGROUTE_QUARANTINE", str(tmp_path / "quarantine"))
+    monkeypatch.setenv("DATABASE_URL", app_db_url)
     (tmp_path / "inbox").mkdir()
     resources = resources_for("local")
     resources["io_manager"] = dg.FilesystemIOManager(base_dir=str(tmp_path / "storage"))

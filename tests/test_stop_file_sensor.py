@@ -12,9 +12,15 @@ import pytest
 
 from sgroute_assets.definitions import defs
 from sgroute_assets.domain.partition_keys import partition_key_for
+from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.stop_file_store import LocalStopFileStore
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
+
+
+@pytest.fixture
+def app_db(app_db_url: str) -> AppDatabase:
+    return AppDatabase(url=app_db_url)
 
 
 @pytest.fixture
@@ -26,13 +32,13 @@ def store(tmp_path: Path) -> LocalStopFileStore:
     )
 
 
-def tick(instance: dg.DagsterInstance, store: LocalStopFileStore, cursor: str | None):
+def tick(instance: dg.DagsterInstance, store: LocalStopFileStore, cursor: str | None, app_db: AppDatabase):
     """One daemon-like tick: evaluate, then apply the partition requests as the daemon would."""
     context = dg.build_sensor_context(
         instance=instance,
         instance_ref=instance.get_ref(),
         cursor=cursor,
-        resources={"stop_file_store": store},
+        resources={"stop_file_store": store, "app_db": app_db},
         definitions=defs,
     )
     result = defs.resolve_sensor_def("stop_file_sensor").evaluate_tick(context)
@@ -41,12 +47,12 @@ def tick(instance: dg.DagsterInstance, store: LocalStopFileStore, cursor: str | 
     return result
 
 
-def test_new_files_become_partitions_with_runs_and_a_repeat_tick_does_nothing(store):
+def test_new_files_become_partitions_with_runs_and_a_repeat_tick_does_nothing(store, app_db):
     Path(store.inbox).mkdir(parents=True)
     for f in DEMO.glob("*.csv"):
         shutil.copy(f, Path(store.inbox) / f.name)
     with dg.instance_for_test() as instance:
-        first = tick(instance, store, None)
+        first = tick(instance, store, None, app_db)
         keys = sorted(r.partition_key for r in first.run_requests)
         assert keys == sorted(partition_key_for(f.name) for f in DEMO.glob("*.csv"))
         assert sorted(instance.get_dynamic_partitions("stop_files")) == keys
@@ -54,40 +60,40 @@ def test_new_files_become_partitions_with_runs_and_a_repeat_tick_does_nothing(st
         assert all(r.tags["dagster/partition"] == r.partition_key for r in first.run_requests)
 
         # Same cursor after a restart (a fresh evaluation): nothing new.
-        again = tick(instance, store, first.cursor)
+        again = tick(instance, store, first.cursor, app_db)
         assert again.run_requests == [] and again.dynamic_partitions_requests == []
 
 
-def test_changed_content_reruns_its_partition_and_touch_without_change_does_not(store):
+def test_changed_content_reruns_its_partition_and_touch_without_change_does_not(store, app_db):
     inbox = Path(store.inbox)
     inbox.mkdir(parents=True)
     target = inbox / "Week 12 deliveries.csv"
     target.write_text("stop_ref,lat,lon\nA1,1.30,103.85\n")
     with dg.instance_for_test() as instance:
-        first = tick(instance, store, None)
+        first = tick(instance, store, None, app_db)
         (request,) = first.run_requests
         assert request.partition_key == "Week_12_deliveries.csv"
 
         os.utime(target, ns=(target.stat().st_mtime_ns + 5_000_000_000,) * 2)  # touched, same bytes
-        touched = tick(instance, store, first.cursor)
+        touched = tick(instance, store, first.cursor, app_db)
         assert touched.run_requests == []
 
         target.write_text("stop_ref,lat,lon\nA1,1.30,103.85\nA2,1.31,103.86\n")
-        changed = tick(instance, store, touched.cursor)
+        changed = tick(instance, store, touched.cursor, app_db)
         (rerun,) = changed.run_requests
         assert rerun.partition_key == request.partition_key and rerun.run_key != request.run_key
         assert changed.dynamic_partitions_requests == []  # the partition already exists
         assert instance.get_dynamic_partitions("stop_files") == ["Week_12_deliveries.csv"]
 
 
-def test_unreadable_and_unsupported_files_are_quarantined_with_a_report(store):
+def test_unreadable_and_unsupported_files_are_quarantined_with_a_report(store, app_db):
     inbox = Path(store.inbox)
     inbox.mkdir(parents=True)
     (inbox / "notes.txt").write_text("not a stop file")
     (inbox / "broken.xlsx").write_bytes(b"PK\x03\x04garbage")
     (inbox / "good.csv").write_text("stop_ref,lat,lon\nA1,1.30,103.85\n")
     with dg.instance_for_test() as instance:
-        result = tick(instance, store, None)
+        result = tick(instance, store, None, app_db)
         assert [r.partition_key for r in result.run_requests] == ["good.csv"]
     quarantine = Path(store.quarantine_dir)
     assert sorted(p.name for p in quarantine.iterdir()) == [
@@ -101,15 +107,15 @@ def test_unreadable_and_unsupported_files_are_quarantined_with_a_report(store):
     assert sorted(p.name for p in inbox.iterdir()) == ["good.csv"]
 
 
-def test_a_deleted_file_is_not_reprocessed_and_others_are_untouched(store):
+def test_a_deleted_file_is_not_reprocessed_and_others_are_untouched(store, app_db):
     inbox = Path(store.inbox)
     inbox.mkdir(parents=True)
     for name in ("a.csv", "b.csv"):
         (inbox / name).write_text(f"stop_ref,lat,lon\n{name},1.30,103.85\n")
     with dg.instance_for_test() as instance:
-        first = tick(instance, store, None)
+        first = tick(instance, store, None, app_db)
         assert len(first.run_requests) == 2
         (inbox / "a.csv").unlink()
-        second = tick(instance, store, first.cursor)
+        second = tick(instance, store, first.cursor, app_db)
         assert second.run_requests == []
         assert set(json.loads(second.cursor)["files"]) == {"b.csv"}

@@ -1,0 +1,186 @@
+"""A partition's rows in the app tables, written idempotently.
+
+Each writer replaces everything the partition owns at that step in the caller's single transaction: a
+second run leaves one set of rows, and a run that fails part-way rolls back to the previous good set.
+"""
+
+import datetime as dt
+from dataclasses import asdict
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from sgroute_assets.domain.fleet import Fleet
+from sgroute_assets.domain.geocoding import GeocodedStops
+from sgroute_assets.domain.route_plan import RoutePlan
+from sgroute_assets.domain.stop_schema import ValidationReport
+from sgroute_resources.app_tables import (
+    DroppedStopRecord,
+    RoutePlanRecord,
+    RouteRecord,
+    RouteStopRecord,
+    StopFile,
+    StopRecord,
+    ValidationIssue,
+)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def upsert_stop_file(
+    session: Session,
+    partition_key: str,
+    *,
+    file_name: str,
+    source_uri: str | None = None,
+    content_hash: str | None = None,
+    generation: str | None = None,
+    status: str | None = None,
+) -> StopFile:
+    row = session.scalar(select(StopFile).where(StopFile.partition_key == partition_key))
+    if row is None:
+        row = StopFile(
+            partition_key=partition_key, file_name=file_name, status=status or "received", received_at=_now()
+        )
+        session.add(row)
+    row.file_name = file_name
+    if source_uri is not None:
+        row.source_uri = source_uri
+    if content_hash is not None:
+        if row.content_hash not in (None, content_hash):
+            row.received_at = _now()  # a new version of the file arrived under the same name
+        row.content_hash = content_hash
+    if generation is not None:
+        row.generation = generation
+    if status is not None:
+        row.status = status
+    session.flush()
+    return row
+
+
+def replace_validation(
+    session: Session, partition_key: str, report: ValidationReport, *, source_uri: str | None, content_hash: str | None
+) -> StopFile:
+    stop_file = upsert_stop_file(
+        session,
+        partition_key,
+        file_name=report.file,
+        source_uri=source_uri,
+        content_hash=content_hash,
+        status="validated" if report.valid_count else "invalid",
+    )
+    stop_file.valid_count = report.valid_count
+    stop_file.invalid_count = report.invalid_count
+    stop_file.processed_at = _now()
+    session.execute(delete(StopRecord).where(StopRecord.stop_file_id == stop_file.id))
+    session.execute(delete(ValidationIssue).where(ValidationIssue.stop_file_id == stop_file.id))
+    refs = {r.row: r.stop_ref for r in report.rows}
+    session.add_all(
+        ValidationIssue(
+            stop_file_id=stop_file.id,
+            row_number=i.row,
+            column_name=i.column,
+            stop_ref=refs.get(i.row) if i.row is not None else None,
+            message=i.message,
+        )
+        for i in report.issues
+    )
+    session.add_all(
+        StopRecord(
+            stop_file_id=stop_file.id,
+            stop_ref=s.stop_ref,
+            row_number=s.row,
+            address=s.address,
+            postal_code=s.postal_code,
+            lat=s.lat,
+            lon=s.lon,
+            demand=s.demand,
+            service_time_min=s.service_time_min,
+            tw_start_min=s.tw_start_min,
+            tw_end_min=s.tw_end_min,
+            phone=s.phone,
+            contact_name=s.contact_name,
+            extra=dict(s.extra),
+        )
+        for s in report.valid_stops
+    )
+    session.flush()
+    return stop_file
+
+
+def record_geocoding(session: Session, partition_key: str, geocoded: GeocodedStops) -> None:
+    stop_file = session.scalar(select(StopFile).where(StopFile.partition_key == partition_key))
+    if stop_file is None:
+        raise LookupError(f"partition {partition_key} has no validated stops in the database; re-run validation")
+    rows = {r.stop_ref: r for r in session.scalars(select(StopRecord).where(StopRecord.stop_file_id == stop_file.id))}
+    for result in geocoded.results:
+        row = rows.get(result.stop.stop_ref)
+        if row is None:
+            raise LookupError(f"stop {result.stop.stop_ref} of {partition_key} is not in the database")
+        row.lat, row.lon = result.stop.lat, result.stop.lon
+        row.address, row.postal_code = result.stop.address, result.stop.postal_code
+        row.geocode_status = result.status
+        row.geocode_source = result.source
+        row.geocode_confidence = result.confidence
+        row.geocode_reason = result.reason
+    stop_file.status = "geocoded"
+    session.flush()
+
+
+def replace_plan(session: Session, partition_key: str, plan: RoutePlan) -> RoutePlanRecord:
+    stop_file = session.scalar(select(StopFile).where(StopFile.partition_key == partition_key))
+    if stop_file is None:
+        raise LookupError(f"partition {partition_key} has no stop file row; re-run validation")
+    session.execute(delete(RoutePlanRecord).where(RoutePlanRecord.stop_file_id == stop_file.id))
+    session.flush()
+    record = RoutePlanRecord(
+        stop_file_id=stop_file.id,
+        status="partial" if plan.dropped else "complete",
+        fleet_config=_fleet_dict(plan.fleet),
+        solver={"status": plan.solver_status, "objective": plan.objective, "time_limit_s": plan.time_limit_s},
+        vehicles_used=plan.vehicles_used,
+        stops_served=plan.stops_served,
+        stops_dropped=len(plan.dropped),
+        total_distance_m=plan.total_distance_m,
+        total_duration_s=plan.total_duration_s,
+        solve_time_s=plan.solve_time_s,
+        matrix_source=plan.matrix_source,
+    )
+    session.add(record)
+    session.flush()
+    for route in plan.routes:
+        route_row = RouteRecord(
+            plan_id=record.id,
+            vehicle=route.vehicle,
+            start_s=route.start_s,
+            end_s=route.end_s,
+            distance_m=route.distance_m,
+            load=route.load,
+        )
+        session.add(route_row)
+        session.flush()
+        session.add_all(
+            RouteStopRecord(
+                route_id=route_row.id,
+                plan_id=record.id,
+                sequence=v.sequence,
+                stop_ref=v.stop.stop_ref,
+                arrival_s=v.arrival_s,
+                eta_s=v.service_start_s,
+                departure_s=v.departure_s,
+            )
+            for v in route.visits
+        )
+    session.add_all(
+        DroppedStopRecord(plan_id=record.id, stop_ref=d.stop.stop_ref, reason=d.reason, message=d.message)
+        for d in plan.dropped
+    )
+    stop_file.status = "planned"
+    session.flush()
+    return record
+
+
+def _fleet_dict(fleet: Fleet) -> dict:
+    return asdict(fleet)
