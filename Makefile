@@ -39,6 +39,7 @@ lint: venv
 bench: venv
 	$(BIN)/python benchmarks/matrix_speed.py
 	$(BIN)/python benchmarks/solomon_quality.py
+	$(BIN)/python benchmarks/gcs_sensor_tick.py
 
 clean:
 	rm -rf $(VENV) .dagster data/inbox data/exports data/quarantine

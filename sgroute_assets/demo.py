@@ -44,10 +44,10 @@ def run_sensor_and_jobs(
     defs: dg.Definitions, instance: dg.DagsterInstance, run_config: dict | None = None
 ) -> list[PartitionOutcome]:
     sensor = defs.resolve_sensor_def("stop_file_sensor")
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, instance_ref=instance.get_ref(), resources=defs.resources, definitions=defs
-    )
-    result = sensor.evaluate_tick(context)
+    ) as context:
+        result = sensor.evaluate_tick(context)
     for request in result.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys or []))
     job = defs.resolve_job_def("route_planning_job")

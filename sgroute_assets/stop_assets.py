@@ -1,6 +1,8 @@
 """The first three steps of a partition: the file as read, validated stops, geocoded stops."""
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -8,6 +10,7 @@ import pandas as pd
 from sgroute_assets.domain.geocoding import GeocodedStops
 from sgroute_assets.domain.plan_summary import validation_markdown
 from sgroute_assets.domain.stop_file_reader import RawRow, RawTable, StopFileError, read_stop_file
+from sgroute_assets.domain.stop_overrides import apply_overrides, load_overrides, mark_manual
 from sgroute_assets.domain.stop_schema import ValidationReport
 from sgroute_assets.domain.stop_validation import validate_table
 from sgroute_assets.partitions import stop_files
@@ -17,6 +20,7 @@ from sgroute_resources.partition_records import record_geocoding, replace_valida
 from sgroute_resources.stop_file_store import StopFileNotFound, StopFileStore, content_hash
 
 GROUP = "route_planning"
+SOURCE_NAME_TAG = "sgroute/source_name"  # set by stop_file_sensor on the runs it requests
 
 
 def table_to_frame(table: RawTable) -> pd.DataFrame:
@@ -46,7 +50,7 @@ def frame_to_table(frame: pd.DataFrame) -> RawTable:
 def stops(context: dg.AssetExecutionContext, stop_file_store: StopFileStore) -> dg.Output[pd.DataFrame]:
     """The stop file exactly as the planner wrote it, every cell as text."""
     try:
-        found = stop_file_store.find(context.partition_key)
+        found = stop_file_store.find(context.partition_key, name_hint=context.run.tags.get(SOURCE_NAME_TAG))
     except StopFileNotFound as exc:
         raise dg.Failure(description=str(exc)) from None
     data = stop_file_store.read(found.name)
@@ -55,16 +59,19 @@ def stops(context: dg.AssetExecutionContext, stop_file_store: StopFileStore) -> 
     except StopFileError as exc:
         raise dg.Failure(description=str(exc)) from None
     frame = table_to_frame(table)
-    version = content_hash(data)
+    digest = content_hash(data)
+    version = found.generation or digest
     frame.attrs["source_uri"] = found.uri
-    frame.attrs["content_hash"] = version
+    frame.attrs["content_hash"] = digest
+    frame.attrs["generation"] = found.generation
     return dg.Output(
         frame,
         data_version=dg.DataVersion(version),
         metadata={
             "file": found.name,
             "source": dg.MetadataValue.url(found.uri) if found.uri.startswith(("http", "gs:")) else found.uri,
-            "content_hash": version,
+            "content_hash": digest,
+            "generation": found.generation or "",
             "rows": len(frame),
             "columns": ", ".join(table.header),
             "preview": dg.MetadataValue.md(frame.head(10).to_markdown()),
@@ -85,6 +92,7 @@ def validated_stops(
             report,
             source_uri=stops.attrs.get("source_uri"),
             content_hash=stops.attrs.get("content_hash"),
+            generation=stops.attrs.get("generation"),
         )
     issues = report.issues
     rows = [{"file": i.file, "row": i.row, "column": i.column, "message": i.message} for i in issues]
@@ -133,27 +141,75 @@ def has_valid_stops(validated_stops: ValidationReport) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset(partitions_def=stop_files, group_name=GROUP)
+GEOCODER_CHECK = "geocoding_service_reachable"
+
+
+@dg.asset(
+    partitions_def=stop_files,
+    group_name=GROUP,
+    check_specs=[
+        dg.AssetCheckSpec(
+            GEOCODER_CHECK,
+            asset="geocoded_stops",
+            blocking=False,
+            description="The geocoding service answered: no stop needs attention only because OneMap was down.",
+        )
+    ],
+)
 def geocoded_stops(
-    context: dg.AssetExecutionContext, validated_stops: ValidationReport, geocoder: Geocoder, app_db: AppDatabase
-) -> dg.Output[GeocodedStops]:
-    """Coordinates for every valid stop, or the reason a stop has none (it is then left out, never guessed)."""
-    result = geocoder.geocode(validated_stops.valid_stops)
+    context: dg.AssetExecutionContext,
+    validated_stops: ValidationReport,
+    geocoder: Geocoder,
+    app_db: AppDatabase,
+    stop_file_store: StopFileStore,
+) -> Iterator[dg.Output[GeocodedStops] | dg.AssetCheckResult]:
+    """Coordinates for every valid stop, or the reason a stop has none (it is then left out, never guessed).
+
+    A planner's overrides file beside the stop file (``<name>.overrides.csv``) pins or corrects stops first;
+    those stops show source ``manual``.
+    """
+    overrides = load_overrides(stop_file_store, validated_stops.file)
+    to_locate, overridden = apply_overrides(validated_stops.valid_stops, overrides)
+    result = mark_manual(geocoder.geocode(to_locate), overridden)
     with app_db.session() as session:
         record_geocoding(session, context.partition_key, result)
+    for issue in overrides.issues:
+        context.log.warning(f"override not applied: {issue}")
+    if result.service_error:
+        context.log.error(f"geocoding service failed: {result.service_error}")
     attention = [
-        {"stop_ref": r.stop.stop_ref, "row": r.stop.row, "reason": r.reason or ""} for r in result.needs_attention
+        {"stop_ref": r.stop.stop_ref, "row": r.stop.row, "source": r.source, "reason": r.reason or ""}
+        for r in result.needs_attention
     ]
-    return dg.Output(
-        result,
-        metadata={
-            "located": len(result.located),
-            "needs_attention": len(attention),
-            "sources": dg.MetadataValue.json(result.sources()),
-            "not_geocoded": dg.MetadataValue.md(
-                pd.DataFrame(attention, columns=["stop_ref", "row", "reason"]).to_markdown(index=False)
-                if attention
-                else "Every stop has coordinates."
-            ),
-        },
+    confidences = [r.confidence for r in result.results if r.status == "ok" and r.confidence is not None]
+    metadata: dict[str, Any] = {
+        "located": len(result.located),
+        "needs_attention": len(attention),
+        "sources": dg.MetadataValue.json(result.sources()),
+        "min_confidence": float(min(confidences)) if confidences else None,
+        "overrides_file": overrides.file or "none",
+        "overrides_applied": len(overridden),
+        "override_issues": dg.MetadataValue.md("\n".join(f"- {i}" for i in overrides.issues) or "none"),
+        "geocoder": type(geocoder).__name__,
+        "service_error": result.service_error or "none",
+        "not_geocoded": dg.MetadataValue.md(
+            pd.DataFrame(attention, columns=["stop_ref", "row", "source", "reason"]).to_markdown(index=False)
+            if attention
+            else "Every stop has coordinates."
+        ),
+    }
+    if result.stats:
+        metadata["geocoder_calls"] = dg.MetadataValue.json(result.stats)
+    yield dg.Output(result, metadata={k: v for k, v in metadata.items() if v is not None})
+    down = [r for r in result.needs_attention if result.service_error and r.source == "none"]
+    yield dg.AssetCheckResult(
+        check_name=GEOCODER_CHECK,
+        passed=result.service_error is None,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"geocoding service failed ({result.service_error}); {len(down)} stops need attention because of it"
+            if result.service_error
+            else "the geocoder answered every request"
+        ),
+        metadata={"stops_affected": len(down), "needs_attention": len(attention)},
     )

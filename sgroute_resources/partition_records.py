@@ -61,7 +61,13 @@ def upsert_stop_file(
 
 
 def replace_validation(
-    session: Session, partition_key: str, report: ValidationReport, *, source_uri: str | None, content_hash: str | None
+    session: Session,
+    partition_key: str,
+    report: ValidationReport,
+    *,
+    source_uri: str | None,
+    content_hash: str | None,
+    generation: str | None = None,
 ) -> StopFile:
     stop_file = upsert_stop_file(
         session,
@@ -69,6 +75,7 @@ def replace_validation(
         file_name=report.file,
         source_uri=source_uri,
         content_hash=content_hash,
+        generation=generation,
         status="validated" if report.valid_count else "invalid",
     )
     stop_file.valid_count = report.valid_count

@@ -1,7 +1,7 @@
 """Where stop files arrive and where a partition's exports go.
 
 The sensor and the assets only talk to this interface, so the local inbox of the embedded default and a
-bucket in production are interchangeable resources.
+bucket in production are interchangeable resources (hooli-data-eng-pipelines' per-environment file system).
 """
 
 import hashlib
@@ -9,10 +9,13 @@ import json
 import os
 import shutil
 from abc import abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, ResourceDependency
+from dagster._utils.cached_method import cached_method
+from dagster_gcp import GCSResource
 
 from sgroute_assets.domain.partition_keys import partition_key_for
 from sgroute_assets.domain.stop_file_reader import suffix_of
@@ -22,7 +25,7 @@ from sgroute_assets.domain.stop_file_reader import suffix_of
 class StoredFile:
     """A listing entry; ``stamp`` changes whenever the object may have changed (mtime+size, generation)."""
 
-    name: str
+    name: str  # relative to the inbox (folder or bucket prefix)
     size: int
     stamp: str
     uri: str
@@ -49,7 +52,11 @@ class StopFileStore(ConfigurableResource):
     """Abstract store; subclasses say where the files physically live."""
 
     @abstractmethod
-    def list_files(self) -> list[StoredFile]: ...
+    def iter_files(self, start_after: str | None = None) -> Iterator[StoredFile]:
+        """Files in name order, strictly after ``start_after``; lazy, so a caller can stop early."""
+
+    @abstractmethod
+    def stat(self, name: str) -> StoredFile | None: ...
 
     @abstractmethod
     def read(self, name: str) -> bytes: ...
@@ -61,18 +68,25 @@ class StopFileStore(ConfigurableResource):
     @abstractmethod
     def write_export(self, partition_key: str, relative_path: str, data: bytes) -> str: ...
 
-    def find(self, partition_key: str) -> StoredFile:
-        """The stop file behind a partition (keys are derived from names, so look them up the same way)."""
-        matches = [f for f in self.list_files() if f.supported and f.partition_key == partition_key]
+    @abstractmethod
+    def describe(self) -> str: ...
+
+    def list_files(self) -> list[StoredFile]:
+        return list(self.iter_files())
+
+    def find(self, partition_key: str, name_hint: str | None = None) -> StoredFile:
+        """The stop file behind a partition; the sensor's run tag names it, otherwise search by key."""
+        if name_hint:
+            hinted = self.stat(name_hint)
+            if hinted is not None and hinted.partition_key == partition_key:
+                return hinted
+        matches = [f for f in self.iter_files() if f.supported and f.partition_key == partition_key]
         if not matches:
             raise StopFileNotFound(f"no stop file for partition '{partition_key}' in {self.describe()}")
         if len(matches) > 1:
             names = ", ".join(sorted(f.name for f in matches))
             raise StopFileNotFound(f"partition '{partition_key}' matches several files ({names}); rename one")
         return matches[0]
-
-    @abstractmethod
-    def describe(self) -> str: ...
 
 
 def repo_root() -> Path:
@@ -92,24 +106,26 @@ class LocalStopFileStore(StopFileStore):
     def describe(self) -> str:
         return f"inbox folder {self.inbox}"
 
-    def list_files(self) -> list[StoredFile]:
+    def _entry(self, path: Path) -> StoredFile:
+        st = path.stat()
+        return StoredFile(
+            name=path.name, size=st.st_size, stamp=f"{st.st_mtime_ns}:{st.st_size}", uri=path.resolve().as_uri()
+        )
+
+    def iter_files(self, start_after: str | None = None) -> Iterator[StoredFile]:
         root = self._inbox()
         if not root.is_dir():
-            return []
-        out = []
-        for entry in sorted(os.scandir(root), key=lambda e: e.name):
-            if not entry.is_file() or entry.name.startswith((".", "~$")):
-                continue
-            st = entry.stat()
-            out.append(
-                StoredFile(
-                    name=entry.name,
-                    size=st.st_size,
-                    stamp=f"{st.st_mtime_ns}:{st.st_size}",
-                    uri=Path(entry.path).resolve().as_uri(),
-                )
-            )
-        return out
+            return
+        names = sorted(e.name for e in os.scandir(root) if e.is_file() and not e.name.startswith((".", "~$")))
+        for name in names:
+            if start_after is None or name > start_after:
+                path = root / name
+                if path.exists():
+                    yield self._entry(path)
+
+    def stat(self, name: str) -> StoredFile | None:
+        path = self._inbox() / name
+        return self._entry(path) if path.is_file() else None
 
     def read(self, name: str) -> bytes:
         return (self._inbox() / name).read_bytes()
@@ -118,8 +134,8 @@ class LocalStopFileStore(StopFileStore):
         target_dir = Path(self.quarantine_dir)
         target_dir.mkdir(parents=True, exist_ok=True)
         target = target_dir / name
-        shutil.move(str(self._inbox() / name), target)
         (target_dir / f"{name}.report.json").write_text(json.dumps(report, indent=2, default=str))
+        shutil.move(str(self._inbox() / name), target)
         return target.resolve().as_uri()
 
     def write_export(self, partition_key: str, relative_path: str, data: bytes) -> str:
@@ -129,3 +145,78 @@ class LocalStopFileStore(StopFileStore):
         tmp.write_bytes(data)
         os.replace(tmp, target)  # readers never see half a file; a re-run overwrites in place
         return str(target.resolve())
+
+
+CONTENT_TYPES = {
+    ".csv": "text/csv",
+    ".json": "application/json",
+    ".geojson": "application/geo+json",
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+}
+
+
+class GCSStopFileStore(StopFileStore):
+    """Stop files under gs://bucket/<inbox_prefix>; exports and quarantine under their own prefixes."""
+
+    gcs: ResourceDependency[GCSResource]
+    bucket: str
+    inbox_prefix: str = "incoming/"
+    exports_prefix: str = "exports/"
+    quarantine_prefix: str = "quarantine/"
+    page_size: int = 1000
+
+    @cached_method
+    def _bucket(self):
+        return self.gcs.get_client().bucket(self.bucket)
+
+    def describe(self) -> str:
+        return f"gs://{self.bucket}/{self.inbox_prefix}"
+
+    def _entry(self, blob) -> StoredFile:
+        name = blob.name[len(self.inbox_prefix) :]
+        return StoredFile(
+            name=name,
+            size=int(blob.size or 0),
+            stamp=str(blob.generation),
+            uri=f"gs://{self.bucket}/{blob.name}",
+            generation=str(blob.generation),
+        )
+
+    def iter_files(self, start_after: str | None = None) -> Iterator[StoredFile]:
+        prefix = self.inbox_prefix
+        offset = prefix + start_after if start_after else None
+        blobs = self._bucket().client.list_blobs(
+            self._bucket(), prefix=prefix, start_offset=offset, page_size=self.page_size
+        )
+        for blob in blobs:
+            rel = blob.name[len(prefix) :]
+            # Filter in Python too: the emulator ignores start_offset, and "folders" are not stop files.
+            if not rel or rel.endswith("/") or "/" in rel:
+                continue
+            if start_after is not None and rel <= start_after:
+                continue
+            yield self._entry(blob)
+
+    def stat(self, name: str) -> StoredFile | None:
+        blob = self._bucket().get_blob(self.inbox_prefix + name)
+        return self._entry(blob) if blob is not None else None
+
+    def read(self, name: str) -> bytes:
+        return self._bucket().blob(self.inbox_prefix + name).download_as_bytes()
+
+    def quarantine(self, name: str, report: dict) -> str:
+        source = self._bucket().blob(self.inbox_prefix + name)
+        target_name = self.quarantine_prefix + name
+        self._bucket().blob(target_name + ".report.json").upload_from_string(
+            json.dumps(report, indent=2, default=str), content_type="application/json"
+        )
+        self._bucket().copy_blob(source, self._bucket(), target_name)
+        source.delete()  # only after the copy exists: the file itself is never lost
+        return f"gs://{self.bucket}/{target_name}"
+
+    def write_export(self, partition_key: str, relative_path: str, data: bytes) -> str:
+        name = f"{self.exports_prefix}{partition_key}/{relative_path}"
+        content_type = CONTENT_TYPES.get(Path(relative_path).suffix.lower(), "application/octet-stream")
+        self._bucket().blob(name).upload_from_string(data, content_type=content_type)
+        return f"gs://{self.bucket}/{name}"

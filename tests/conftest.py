@@ -182,3 +182,35 @@ def pg_database(pg_server) -> dict:
     engine_for(f"postgresql+psycopg://{base}").dispose()
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator():
+    """gcp-storage-emulator in-process on 127.0.0.1; google-cloud-storage finds it via STORAGE_EMULATOR_HOST."""
+    from gcp_storage_emulator.server import create_server
+
+    port = _free_port()
+    server = create_server("127.0.0.1", port, in_memory=True)
+    server.start()
+    previous = os.environ.get("STORAGE_EMULATOR_HOST")
+    os.environ["STORAGE_EMULATOR_HOST"] = f"http://127.0.0.1:{port}"
+    try:
+        yield os.environ["STORAGE_EMULATOR_HOST"]
+    finally:
+        server.stop()
+        if previous is None:
+            os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        else:
+            os.environ["STORAGE_EMULATOR_HOST"] = previous
+
+
+@pytest.fixture
+def gcs_bucket(gcs_emulator):
+    """A fresh bucket per test."""
+    import uuid
+
+    from google.cloud import storage
+
+    client = storage.Client(project="sgroute-test")
+    bucket = client.create_bucket(f"sgroute-{uuid.uuid4().hex[:10]}")
+    return bucket

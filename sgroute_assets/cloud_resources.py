@@ -1,0 +1,50 @@
+"""Resources for SGROUTE_ENV=gcp|prod: stop files, exports and asset values in a GCS bucket, app tables on Postgres."""
+
+import os
+from typing import Any
+
+import dagster as dg
+from dagster_gcp import GCSResource
+
+from sgroute_resources.app_database import AppDatabase
+from sgroute_resources.gcs_io_manager import CheckedGCSPickleIOManager
+from sgroute_resources.geocoder import FileCoordinatesGeocoder
+from sgroute_resources.solver_settings import RoutingSolver
+from sgroute_resources.stop_file_store import GCSStopFileStore
+from sgroute_resources.travel_times import CurveTravelTimes
+
+
+class CloudConfigError(RuntimeError):
+    pass
+
+
+def _required(name: str, env: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise CloudConfigError(f"SGROUTE_ENV={env} needs {name}")
+    return value
+
+
+def cloud_resources(env: str, database_url: str) -> dict[str, Any]:
+    bucket = _required("SGROUTE_BUCKET", env)
+    gcs = GCSResource(project=os.environ.get("GOOGLE_CLOUD_PROJECT") or None)
+    return {
+        "gcs": gcs,
+        "stop_file_store": GCSStopFileStore(
+            gcs=gcs,
+            bucket=bucket,
+            inbox_prefix=os.environ.get("SGROUTE_INBOX_PREFIX", "incoming/"),
+            exports_prefix=os.environ.get("SGROUTE_EXPORTS_PREFIX", "exports/"),
+            quarantine_prefix=os.environ.get("SGROUTE_QUARANTINE_PREFIX", "quarantine/"),
+        ),
+        "io_manager": CheckedGCSPickleIOManager(
+            gcs=gcs, gcs_bucket=bucket, gcs_prefix=os.environ.get("SGROUTE_ASSETS_PREFIX", "dagster")
+        ),
+        "geocoder": FileCoordinatesGeocoder(),
+        "travel_times": CurveTravelTimes(),
+        "solver": RoutingSolver(
+            time_limit_s=float(os.environ.get("SGROUTE_SOLVER_TIME_LIMIT_S", "30")),
+            first_solution=os.environ.get("SGROUTE_FIRST_SOLUTION", "parallel_cheapest_insertion"),
+        ),
+        "app_db": AppDatabase(url=dg.EnvVar("DATABASE_URL") if os.environ.get("DATABASE_URL") else database_url),
+    }
