@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file")
     validate.add_argument("--json", action="store_true", help="machine-readable report")
     validate.set_defaults(func=cmd_validate)
+    from sgroute_assets import cli_geocode
+
+    cli_geocode.register(sub)
     db = sub.add_parser("db", help="app database migrations against DATABASE_URL")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     up = db_sub.add_parser("upgrade", help="migrate up (to head by default)")

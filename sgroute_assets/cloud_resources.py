@@ -8,10 +8,10 @@ from dagster_gcp import GCSResource
 
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.gcs_io_manager import CheckedGCSPickleIOManager
-from sgroute_resources.geocoder import FileCoordinatesGeocoder
+from sgroute_resources.onemap_geocoder import geocoder_for
+from sgroute_resources.onemap_travel_times import travel_times_for
 from sgroute_resources.solver_settings import RoutingSolver
 from sgroute_resources.stop_file_store import GCSStopFileStore
-from sgroute_resources.travel_times import CurveTravelTimes
 
 
 class CloudConfigError(RuntimeError):
@@ -28,6 +28,7 @@ def _required(name: str, env: str) -> str:
 def cloud_resources(env: str, database_url: str) -> dict[str, Any]:
     bucket = _required("SGROUTE_BUCKET", env)
     gcs = GCSResource(project=os.environ.get("GOOGLE_CLOUD_PROJECT") or None)
+    app_db = AppDatabase(url=dg.EnvVar("DATABASE_URL") if os.environ.get("DATABASE_URL") else database_url)
     return {
         "gcs": gcs,
         "stop_file_store": GCSStopFileStore(
@@ -40,11 +41,11 @@ def cloud_resources(env: str, database_url: str) -> dict[str, Any]:
         "io_manager": CheckedGCSPickleIOManager(
             gcs=gcs, gcs_bucket=bucket, gcs_prefix=os.environ.get("SGROUTE_ASSETS_PREFIX", "dagster")
         ),
-        "geocoder": FileCoordinatesGeocoder(),
-        "travel_times": CurveTravelTimes(),
+        "geocoder": geocoder_for(env, app_db),  # OneMap; credentials are EnvVars resolved at run time
+        "travel_times": travel_times_for(env, app_db),
         "solver": RoutingSolver(
             time_limit_s=float(os.environ.get("SGROUTE_SOLVER_TIME_LIMIT_S", "30")),
             first_solution=os.environ.get("SGROUTE_FIRST_SOLUTION", "parallel_cheapest_insertion"),
         ),
-        "app_db": AppDatabase(url=dg.EnvVar("DATABASE_URL") if os.environ.get("DATABASE_URL") else database_url),
+        "app_db": app_db,
     }

@@ -12,6 +12,13 @@ from sgroute_assets.stop_assets import GROUP
 from sgroute_resources.stop_file_store import StopFileStore
 
 
+def location(uri: str) -> dg.MetadataValue:
+    """Bucket objects as links (the UI opens them), local files as paths."""
+    if uri.startswith("gs://"):
+        return dg.MetadataValue.url("https://storage.cloud.google.com/" + uri.removeprefix("gs://"))
+    return dg.MetadataValue.path(uri)
+
+
 @dg.asset(partitions_def=stop_files, group_name=GROUP, kinds={"pdf", "csv"})
 def route_exports(
     context: dg.AssetExecutionContext, route_plan: RoutePlan, stop_file_store: StopFileStore
@@ -22,9 +29,10 @@ def route_exports(
     written = {name: stop_file_store.write_export(context.partition_key, name, data) for name, data in files.items()}
     metadata: dict[str, Any] = {
         "files": dg.MetadataValue.json(written),
-        "planner_csv": written["planner.csv"],
-        "driver_pack": written["driver_pack.pdf"],
-        "route_map": written["route_map.png"],
+        "planner_csv": location(written["planner.csv"]),
+        "driver_pack": location(written["driver_pack.pdf"]),
+        "route_map": location(written["route_map.png"]),
+        "geojson": location(written["routes.geojson"]),
     }
     metadata.update(plan_metadata(route_plan, title))
     return dg.Output(written, metadata=metadata)

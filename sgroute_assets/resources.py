@@ -8,10 +8,10 @@ import dagster as dg
 
 from sgroute_resources.app_database import AppDatabase, database_url_for
 from sgroute_resources.environment import ENVIRONMENTS, current_env
-from sgroute_resources.geocoder import FileCoordinatesGeocoder
+from sgroute_resources.onemap_geocoder import geocoder_for
+from sgroute_resources.onemap_travel_times import travel_times_for
 from sgroute_resources.solver_settings import RoutingSolver
 from sgroute_resources.stop_file_store import LocalStopFileStore, repo_root
-from sgroute_resources.travel_times import CurveTravelTimes
 
 __all__ = ["current_env", "resources_for"]
 
@@ -31,16 +31,18 @@ def _solver() -> RoutingSolver:
 def local_resources() -> dict[str, Any]:
     """The embedded default: an inbox folder, exports beside it, pickles and SQLite under DAGSTER_HOME."""
     data = repo_root() / "data"
+    app_db = AppDatabase(url=database_url_for("local"))
     return {
         "stop_file_store": LocalStopFileStore(
             inbox=_local_path("SGROUTE_INBOX", data / "inbox"),
             exports_dir=_local_path("SGROUTE_EXPORTS", data / "exports"),
             quarantine_dir=_local_path("SGROUTE_QUARANTINE", data / "quarantine"),
         ),
-        "geocoder": FileCoordinatesGeocoder(),
-        "travel_times": CurveTravelTimes(),
+        # OneMap only when ONEMAP_EMAIL/ONEMAP_PASSWORD are set; otherwise file coordinates and the model.
+        "geocoder": geocoder_for("local", app_db),
+        "travel_times": travel_times_for("local", app_db),
         "solver": _solver(),
-        "app_db": AppDatabase(url=database_url_for("local")),
+        "app_db": app_db,
         "io_manager": dg.FilesystemIOManager(),
     }
 

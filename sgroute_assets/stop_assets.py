@@ -182,6 +182,11 @@ def geocoded_stops(
         for r in result.needs_attention
     ]
     confidences = [r.confidence for r in result.results if r.status == "ok" and r.confidence is not None]
+    noted = [
+        {"stop_ref": r.stop.stop_ref, "source": r.source, "confidence": r.confidence, "note": r.reason}
+        for r in result.results
+        if r.status == "ok" and r.reason
+    ]
     metadata: dict[str, Any] = {
         "located": len(result.located),
         "needs_attention": len(attention),
@@ -198,6 +203,8 @@ def geocoded_stops(
             else "Every stop has coordinates."
         ),
     }
+    if noted:
+        metadata["located_with_notes"] = dg.MetadataValue.md(pd.DataFrame(noted).to_markdown(index=False))
     if result.stats:
         metadata["geocoder_calls"] = dg.MetadataValue.json(result.stats)
     yield dg.Output(result, metadata={k: v for k, v in metadata.items() if v is not None})

@@ -20,6 +20,7 @@ import zlib
 import dagster as dg
 
 from sgroute_assets.domain.stop_file_reader import MAX_FILE_BYTES, StopFileError, read_stop_file
+from sgroute_assets.domain.stop_overrides import is_overrides_file, stop_file_names_for
 from sgroute_assets.jobs import route_planning_job
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.stop_assets import SOURCE_NAME_TAG
@@ -90,6 +91,28 @@ def _quarantine(context, store: StopFileStore, stored: StoredFile, problem: str)
     context.log.warning(f"quarantined {stored.name}: {problem} ({where})")
 
 
+def _overrides_rerun(store: StopFileStore, cursor: SensorCursor, overrides: StoredFile) -> dg.RunRequest | None:
+    """Re-run the stop file an overrides file belongs to, if that file was already handled."""
+    for name in stop_file_names_for(overrides.name):
+        handled = cursor.files.get(name)
+        target = store.stat(name) if handled else None
+        if target is None:
+            continue
+        change = overrides.generation or content_hash(store.read(overrides.name))
+        version = handled["version"]
+        return dg.RunRequest(
+            partition_key=target.partition_key,
+            run_key=f"{target.partition_key}:{version}:overrides:{change}",
+            tags={
+                "sgroute/source": target.uri,
+                SOURCE_NAME_TAG: target.name,
+                "sgroute/version": version,
+                "sgroute/overrides": overrides.name,
+            },
+        )
+    return None
+
+
 @dg.sensor(
     job=route_planning_job,
     minimum_interval_seconds=30,
@@ -119,6 +142,14 @@ def stop_file_sensor(
         previous_name = stored.name
         seen = cursor.files.get(stored.name)
         if seen and seen.get("stamp") == stored.stamp:
+            continue
+        if is_overrides_file(stored.name):
+            # A planner's pins for a stop file: never a partition of its own, but a change re-plans its file.
+            request = _overrides_rerun(stop_file_store, cursor, stored)
+            cursor.files[stored.name] = {"stamp": stored.stamp, "version": stored.generation or stored.stamp}
+            if request is not None and request.partition_key not in claimed:
+                claimed[request.partition_key] = stored.name
+                run_requests.append(request)
             continue
         if not stored.supported:
             _quarantine(context, stop_file_store, stored, "unsupported file type: upload a .csv or .xlsx file")

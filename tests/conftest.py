@@ -13,6 +13,13 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SGROUTE_SHARED", REPO.parent / "shared"))
 
 
+@pytest.fixture(autouse=True)
+def _no_real_services(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's shell may hold real OneMap credentials or a database URL: tests never use them."""
+    for name in ("ONEMAP_EMAIL", "ONEMAP_PASSWORD", "ONEMAP_BASE_URL", "DATABASE_URL", "SGROUTE_ENV"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not SHARED.is_dir():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -119,3 +120,24 @@ def test_a_deleted_file_is_not_reprocessed_and_others_are_untouched(store, app_d
         second = tick(instance, store, first.cursor, app_db)
         assert second.run_requests == []
         assert set(json.loads(second.cursor)["files"]) == {"b.csv"}
+
+
+def test_overrides_file_is_no_partition_but_a_change_replans_its_stop_file(store, app_db):
+    inbox = Path(store.inbox)
+    inbox.mkdir(parents=True)
+    (inbox / "week12.csv").write_text("stop_ref,address,postal_code\nA1,1 Fullerton Square,049178\n")
+    (inbox / "week12.overrides.csv").write_text("stop_ref,lat,lon\nA1,1.2862,103.8533\n")
+    with dg.instance_for_test() as instance:
+        first = tick(instance, store, None, app_db)
+        assert [r.partition_key for r in first.run_requests] == ["week12.csv"]
+        assert instance.get_dynamic_partitions("stop_files") == ["week12.csv"]
+        assert not Path(store.quarantine_dir).exists()
+        assert tick(instance, store, first.cursor, app_db).run_requests == []
+
+        (inbox / "week12.overrides.csv").write_text("stop_ref,lat,lon\nA1,1.2863,103.8534\n")
+        os.utime(inbox / "week12.overrides.csv", ns=(time.time_ns() + 10**9,) * 2)
+        changed = tick(instance, store, first.cursor, app_db)
+        (rerun,) = changed.run_requests
+        assert rerun.partition_key == "week12.csv" and rerun.run_key != first.run_requests[0].run_key
+        assert rerun.tags["sgroute/overrides"] == "week12.overrides.csv"
+        assert tick(instance, store, changed.cursor, app_db).run_requests == []

@@ -7,11 +7,13 @@ reported as needing attention and left out of the plan.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .stop_schema import Stop
 
 OK = "ok"
 NEEDS_ATTENTION = "needs_attention"
+INVALID = "invalid"  # only in the CLI's report: the row failed validation and was never located
 
 
 @dataclass(frozen=True)
@@ -21,11 +23,17 @@ class GeocodedStop:
     source: str  # file | onemap | cache | manual | none
     confidence: float | None = None
     reason: str | None = None
+    # What the geocoder weighed (address, postal, lat, lon, score per place), so a planner can pin the right one.
+    candidates: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
 class GeocodedStops:
     results: list[GeocodedStop] = field(default_factory=list)
+    # Set when the geocoding service could not be reached (after retries): those stops need attention
+    # for that reason, and the asset's check flags it instead of the run quietly losing stops.
+    service_error: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
 
     @property
     def located(self) -> list[Stop]:

@@ -13,7 +13,8 @@ it; night-time data means it carries no congestion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -45,6 +46,14 @@ def road_metres_from_haversine(haversine_m: np.ndarray) -> np.ndarray:
     return np.where(h > 0, DISTANCE_OFFSET_M + DISTANCE_FACTOR * np.power(h, DISTANCE_EXPONENT), 0.0)
 
 
+# Where each cell of a matrix came from (``TravelMatrix.cell_source`` holds these codes as uint8).
+CELL_MODEL = 0  # the travel-time model (estimate_matrix)
+CELL_ONEMAP = 1  # fetched from OneMap routing for this matrix
+CELL_CACHE = 2  # a road time fetched earlier, from the OD cache
+CELL_SAME = 3  # the diagonal, or two nodes at the same (rounded) point: zero
+CELL_SOURCE_NAMES = ("model", "onemap", "cache", "same")
+
+
 @dataclass
 class TravelMatrix:
     """Square matrices over ``node_ids`` (node 0 is the depot). Seconds and metres, float."""
@@ -56,10 +65,31 @@ class TravelMatrix:
     distance_m: np.ndarray
     source: str
     depot_name: str = "Depot"
+    # Per-cell origin (CELL_* codes); None means every off-diagonal cell came from the model.
+    cell_source: np.ndarray | None = None
+    # How the matrix was built (calls, budget, fallback reason...), shown as asset metadata.
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
         return len(self.node_ids)
+
+    def cell_sources(self) -> np.ndarray:
+        """The CELL_* code of every cell, the default (model, zero diagonal) when none were recorded."""
+        if self.cell_source is not None:
+            return self.cell_source
+        codes = np.full((self.size, self.size), CELL_MODEL, dtype=np.uint8)
+        np.fill_diagonal(codes, CELL_SAME)
+        return codes
+
+    def source_shares(self) -> dict[str, float]:
+        """Share of the off-diagonal cells per source (model, onemap, cache, same), summing to 1."""
+        n = self.size
+        if n < 2:
+            return {name: 0.0 for name in CELL_SOURCE_NAMES}
+        codes = self.cell_sources()[~np.eye(n, dtype=bool)]
+        counts = np.bincount(codes, minlength=len(CELL_SOURCE_NAMES))
+        return {name: round(float(c) / codes.size, 4) for name, c in zip(CELL_SOURCE_NAMES, counts, strict=True)}
 
 
 def estimate_matrix(node_ids: list[str], lats: np.ndarray, lons: np.ndarray, depot_name: str = "Depot") -> TravelMatrix:

@@ -1,0 +1,477 @@
+"""OneMap (Singapore Land Authority) HTTP client: token, search, reverse geocode and drive routing.
+
+What the old client got wrong and this one does instead (see shared/notes/sg_route_opt_inventory.md §2-3):
+
+- **Rate limit.** OneMap allows about 250 calls a minute per account; the old client had no limiter. Every
+  request here (retries and token calls included) waits for a slot of a thread-safe limiter,
+  ``requests_per_second`` (default 3/s = 180/min, leaving room for other users of the same account).
+  A 429's ``Retry-After`` pushes the next slot of every thread back, not only the one that was refused.
+- **Retries** come from tenacity (exponential backoff with jitter) on timeouts, connection errors, 429 and 5xx,
+  never on other 4xx. After ``max_attempts`` the call raises :class:`OneMapUnavailable`; after
+  ``give_up_after_failures`` such failures in one session the session stops calling OneMap at all, so a
+  OneMap outage costs a few timeouts instead of one per stop and pair.
+- **Token** from ``POST /api/auth/post/getToken``, reused until ``token_refresh_margin_s`` before its
+  ``expiry_timestamp``, refreshed once when OneMap answers 401 (a token it expired early), with one fetch
+  for all threads.
+- **Bounded concurrency**: :meth:`OneMapSession.map` runs at most ``max_concurrency`` requests at once.
+- **Secrets**: the password travels only in the token request body and the token only in the Authorization
+  header. Errors, log lines and stats carry endpoint names and status codes, never a URL with credentials,
+  a body, a header or the exception of the HTTP library (whose request object holds the header).
+
+The resource holds configuration only; :meth:`OneMapClient.session` opens the connection pool, limiter and
+token for one batch of work (a geocoding step, a matrix build, a CLI call) and closes them afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import httpx
+from dagster import ConfigurableResource, EnvVar
+from pydantic import Field
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+DEFAULT_BASE_URL = "https://www.onemap.gov.sg"
+TOKEN_PATH = "/api/auth/post/getToken"
+SEARCH_PATH = "/api/common/elastic/search"
+REVGEOCODE_PATH = "/api/public/revgeocode"
+ROUTE_PATH = "/api/public/routingsvc/route"
+DEFAULT_TOKEN_LIFETIME_S = 3600.0  # when OneMap sends no usable expiry_timestamp
+
+log = logging.getLogger("sgroute.onemap")
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class OneMapError(RuntimeError):
+    """OneMap gave no usable answer. Messages name the endpoint and status only: safe for logs and metadata."""
+
+    def __init__(self, endpoint: str, message: str):
+        super().__init__(f"OneMap {endpoint}: {message}")
+        self.endpoint = endpoint
+
+
+class OneMapUnavailable(OneMapError):
+    """No answer after retries (timeouts, connection errors, 429, 5xx), or the session stopped calling."""
+
+
+class OneMapAuthError(OneMapError):
+    """Credentials missing or refused, or a fresh token refused: retrying cannot help."""
+
+
+class OneMapBadResponse(OneMapError):
+    """OneMap answered, but not with something this client understands (4xx, not JSON, missing fields)."""
+
+
+class _Retryable(Exception):
+    """One attempt failed in a way worth retrying; ``retry_after`` is OneMap's hint in seconds, if any."""
+
+    def __init__(self, description: str, retry_after: float | None = None):
+        super().__init__(description)
+        self.description = description
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds (delta-seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def parse_expiry(value: Any, now: float) -> float:
+    """OneMap's ``expiry_timestamp`` (epoch seconds as text or number, or ISO 8601) as epoch seconds."""
+    if value is None or value == "":
+        return now + DEFAULT_TOKEN_LIFETIME_S
+    try:
+        number = float(value)
+        if number > 1e12:  # milliseconds
+            number /= 1000.0
+        return number
+    except (TypeError, ValueError):
+        pass
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed.timestamp()
+    except ValueError:
+        return now + DEFAULT_TOKEN_LIFETIME_S
+
+
+class RateLimiter:
+    """Spaces request starts at least ``1/rate`` seconds apart across threads (a token bucket of size one).
+
+    A burst of one is deliberate: OneMap counts calls per minute, and evenly spaced calls never trip it.
+    """
+
+    def __init__(self, rate_per_s: float):
+        self.interval = 1.0 / rate_per_s if rate_per_s > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Block until this caller may send; returns the seconds waited."""
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        wait = slot - now
+        if wait > 0:
+            time.sleep(wait)
+        return wait
+
+    def defer(self, seconds: float) -> None:
+        """Nobody sends for ``seconds`` (OneMap said Retry-After)."""
+        with self._lock:
+            self._next = max(self._next, time.monotonic() + seconds)
+
+
+class CallStats:
+    """Thread-safe counters of what a session sent: requests per endpoint, retries, give-ups, refreshes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+
+    def add(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + n
+
+    def get(self, key: str) -> int:
+        with self._lock:
+            return self._counts.get(key, 0)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self._counts.items()))
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent, all endpoints (token included)."""
+        with self._lock:
+            return sum(v for k, v in self._counts.items() if k.startswith("requests."))
+
+
+class OneMapClient(ConfigurableResource):
+    """OneMap connection settings; open a :meth:`session` to call it. Defaults are production-safe."""
+
+    base_url: str = Field(default=DEFAULT_BASE_URL, description="OneMap host (ONEMAP_BASE_URL).")
+    email: str | None = Field(default=None, description="OneMap account e-mail (EnvVar ONEMAP_EMAIL).")
+    password: str | None = Field(default=None, description="OneMap account password (EnvVar ONEMAP_PASSWORD).")
+    timeout_s: float = Field(default=10.0, description="Per-request timeout (connect and read).")
+    max_attempts: int = Field(default=4, description="Attempts per call on timeouts, 429 and 5xx.")
+    backoff_initial_s: float = Field(default=0.5, description="First retry wait; doubles each retry, plus jitter.")
+    backoff_max_s: float = Field(default=8.0, description="Longest wait between two attempts.")
+    retry_after_max_s: float = Field(default=60.0, description="Longest Retry-After honoured.")
+    requests_per_second: float = Field(default=3.0, description="Client-side rate limit (OneMap allows ~250/min).")
+    max_concurrency: int = Field(default=4, description="Requests in flight at once.")
+    token_refresh_margin_s: float = Field(default=300.0, description="Refresh the token this long before expiry.")
+    give_up_after_failures: int = Field(
+        default=3, description="After this many calls fail all their retries, a session stops calling OneMap."
+    )
+
+    def __repr_args__(self) -> Any:
+        """repr()/str() (tracebacks, debuggers, log lines) mask the credentials."""
+        return [(k, "***" if k in ("email", "password") and v else v) for k, v in super().__repr_args__()]
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.email) and bool(self.password)
+
+    @contextmanager
+    def session(self) -> Iterator[OneMapSession]:
+        session = OneMapSession(self)
+        try:
+            yield session
+        finally:
+            session.close()
+
+
+def onemap_credentials_set(environ: dict[str, str] | None = None) -> bool:
+    """Both ONEMAP_EMAIL and ONEMAP_PASSWORD are set (non-empty): the embedded default then uses OneMap."""
+    env = os.environ if environ is None else environ
+    return bool(env.get("ONEMAP_EMAIL", "").strip()) and bool(env.get("ONEMAP_PASSWORD", "").strip())
+
+
+def onemap_client_from_env(**overrides: Any) -> OneMapClient:
+    """The client as every environment configures it: base URL from ONEMAP_BASE_URL, credentials as EnvVars
+    (resolved when Dagster initialises the resource, never stored in run config)."""
+    settings: dict[str, Any] = {
+        "base_url": os.environ.get("ONEMAP_BASE_URL", "").strip() or DEFAULT_BASE_URL,
+        "email": EnvVar("ONEMAP_EMAIL"),
+        "password": EnvVar("ONEMAP_PASSWORD"),
+    }
+    if os.environ.get("ONEMAP_REQUESTS_PER_SECOND"):
+        settings["requests_per_second"] = float(os.environ["ONEMAP_REQUESTS_PER_SECOND"])
+    if os.environ.get("ONEMAP_MAX_CONCURRENCY"):
+        settings["max_concurrency"] = int(os.environ["ONEMAP_MAX_CONCURRENCY"])
+    settings.update(overrides)
+    return OneMapClient(**settings)
+
+
+class _Tokens:
+    """The session's access token: fetched lazily (a fully cached run never asks for one), shared by threads."""
+
+    def __init__(self, session: OneMapSession):
+        self._session = session
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._refused: OneMapAuthError | None = None
+
+    def _valid(self) -> bool:
+        margin = self._session.config.token_refresh_margin_s
+        return self._token is not None and time.time() < self._expires_at - margin
+
+    def get(self) -> str:
+        with self._lock:
+            if self._valid():
+                return self._token  # type: ignore[return-value]
+            return self._fetch()
+
+    def refresh(self, stale: str) -> str:
+        """A request was refused with ``stale``: fetch a new token unless another thread already did."""
+        with self._lock:
+            if self._token is not None and self._token != stale and self._valid():
+                return self._token
+            self._session.stats.add("token_refreshes")
+            return self._fetch()
+
+    def _fetch(self) -> str:
+        if self._refused is not None:
+            raise self._refused
+        config = self._session.config
+        if not config.has_credentials:
+            self._refused = OneMapAuthError("token", "no credentials configured (set ONEMAP_EMAIL and ONEMAP_PASSWORD)")
+            raise self._refused
+        response = self._session.send(
+            "token", "POST", TOKEN_PATH, json={"email": config.email, "password": config.password}
+        )
+        if response.status_code in (400, 401, 403):
+            self._refused = OneMapAuthError("token", f"credentials refused (HTTP {response.status_code})")
+            raise self._refused
+        payload = self._session.decode("token", response)
+        token = payload.get("access_token") or payload.get("token") if isinstance(payload, dict) else None
+        if not token or not isinstance(token, str):
+            raise OneMapBadResponse("token", "the answer has no access_token")
+        now = time.time()
+        self._token = token
+        self._expires_at = parse_expiry(payload.get("expiry_timestamp", payload.get("expiry")), now)
+        log.info("OneMap token obtained, valid for %.0f s", self._expires_at - now)
+        return token
+
+
+class OneMapSession:
+    """One batch of OneMap work: connection pool, rate limiter, token, circuit breaker and call counts."""
+
+    def __init__(self, config: OneMapClient):
+        self.config = config
+        self.stats = CallStats()
+        self.limiter = RateLimiter(config.requests_per_second)
+        self._tokens = _Tokens(self)
+        self._http = httpx.Client(
+            base_url=config.base_url.rstrip("/"),
+            timeout=httpx.Timeout(config.timeout_s),
+            limits=httpx.Limits(max_connections=max(1, config.max_concurrency) + 1),
+            headers={"User-Agent": "sgroute/0.1", "Accept": "application/json"},
+            follow_redirects=False,
+        )
+        self._failure_lock = threading.Lock()
+        self._failures = 0
+        self._tripped: str | None = None
+        self._tripped_as: type[OneMapError] = OneMapUnavailable
+        backoff = wait_exponential_jitter(
+            initial=config.backoff_initial_s, max=config.backoff_max_s, jitter=config.backoff_initial_s
+        )
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, _Retryable) and exc.retry_after is not None:
+                return min(exc.retry_after, config.retry_after_max_s)
+            return backoff(state)
+
+        self._wait = wait
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- public calls ---------------------------------------------------------------------------------
+
+    def search(self, search_val: str) -> dict[str, Any]:
+        """Page 1 of ``/api/common/elastic/search`` for ``search_val`` (raw JSON)."""
+        params = {"searchVal": search_val, "returnGeom": "Y", "getAddrDetails": "Y", "pageNum": "1"}
+        payload = self._call("search", SEARCH_PATH, params, needs_token=self.config.has_credentials)
+        if not isinstance(payload, dict) or not isinstance(payload.get("results", []), list):
+            raise OneMapBadResponse("search", "the answer has no results list")
+        return payload
+
+    def reverse_geocode(self, lat: float, lon: float, buffer_m: int = 40) -> dict[str, Any]:
+        """``/api/public/revgeocode`` around a point (raw JSON)."""
+        params = {"location": f"{lat:.6f},{lon:.6f}", "buffer": str(buffer_m), "addressType": "All"}
+        payload = self._call("revgeocode", REVGEOCODE_PATH, params, needs_token=True)
+        if not isinstance(payload, dict):
+            raise OneMapBadResponse("revgeocode", "the answer is not a JSON object")
+        return payload
+
+    def route(self, olat: float, olon: float, dlat: float, dlon: float) -> tuple[float, float]:
+        """Drive time (s) and distance (m) from ``route_summary`` of ``/api/public/routingsvc/route``."""
+        params = {"start": f"{olat:.6f},{olon:.6f}", "end": f"{dlat:.6f},{dlon:.6f}", "routeType": "drive"}
+        payload = self._call("route", ROUTE_PATH, params, needs_token=True)
+        summary = payload.get("route_summary") if isinstance(payload, dict) else None
+        try:
+            duration = float(summary["total_time"])  # type: ignore[index]
+            distance = float(summary["total_distance"])  # type: ignore[index]
+        except (TypeError, KeyError, ValueError):
+            raise OneMapBadResponse("route", "no route_summary with total_time and total_distance") from None
+        if not (math.isfinite(duration) and math.isfinite(distance)) or duration < 0 or distance < 0:
+            raise OneMapBadResponse("route", "route_summary has a negative or non-finite time or distance")
+        return duration, distance
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R | OneMapError]:
+        """``fn`` over ``items`` with at most ``max_concurrency`` in flight; OneMap errors are returned in place."""
+
+        def guarded(item: T) -> R | OneMapError:
+            try:
+                return fn(item)
+            except OneMapError as exc:
+                return exc
+
+        if not items:
+            return []
+        workers = max(1, min(self.config.max_concurrency, len(items)))
+        if workers == 1:
+            return [guarded(item) for item in items]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="onemap") as pool:
+            return list(pool.map(guarded, items))
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why this session stopped calling OneMap, if it did."""
+        return self._tripped
+
+    # --- plumbing -------------------------------------------------------------------------------------
+
+    def send(self, endpoint: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One HTTP request through the rate limiter; transport problems become retryable failures."""
+        self.limiter.acquire()
+        self.stats.add(f"requests.{endpoint}")
+        try:
+            return self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            self.stats.add("timeouts")
+            raise _Retryable(f"timed out after {self.config.timeout_s:g} s") from None
+        except httpx.TransportError as exc:
+            raise _Retryable(f"connection failed ({type(exc).__name__})") from None
+
+    def decode(self, endpoint: str, response: httpx.Response) -> Any:
+        status = response.status_code
+        if status == 429:
+            self.stats.add("rate_limited")
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if retry_after:
+                self.limiter.defer(min(retry_after, self.config.retry_after_max_s))
+            raise _Retryable("rate limited (HTTP 429)", retry_after=retry_after)
+        if status >= 500:
+            raise _Retryable(f"server error (HTTP {status})")
+        if status in (401, 403):
+            raise OneMapAuthError(endpoint, f"access refused (HTTP {status})")
+        if status >= 400:
+            raise OneMapBadResponse(endpoint, f"request rejected (HTTP {status})")
+        try:
+            return response.json()
+        except ValueError:
+            raise OneMapBadResponse(endpoint, f"the answer is not JSON (HTTP {status})") from None
+
+    def _attempt(self, endpoint: str, path: str, params: dict[str, str], needs_token: bool) -> Any:
+        headers: dict[str, str] = {}
+        token = None
+        if needs_token:
+            token = self._tokens.get()
+            headers["Authorization"] = f"Bearer {token}"
+        response = self.send(endpoint, "GET", path, params=params, headers=headers)
+        if response.status_code == 401 and token is not None:
+            token = self._tokens.refresh(token)
+            headers["Authorization"] = f"Bearer {token}"
+            response = self.send(endpoint, "GET", path, params=params, headers=headers)
+            if response.status_code == 401:
+                raise OneMapAuthError(endpoint, "a freshly issued token was refused (HTTP 401)")
+        return self.decode(endpoint, response)
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        self.stats.add("retries")
+        exc = state.outcome.exception() if state.outcome else None
+        why = exc.description if isinstance(exc, _Retryable) else type(exc).__name__
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "OneMap %s: %s; attempt %d of %d, retrying in %.2f s",
+            state.fn.__name__ if state.fn else "call",
+            why,
+            state.attempt_number,
+            self.config.max_attempts,
+            wait,
+        )
+
+    def _call(self, endpoint: str, path: str, params: dict[str, str], needs_token: bool) -> Any:
+        if self._tripped is not None:
+            self.stats.add("skipped")
+            raise self._tripped_as(endpoint, f"not called: {self._tripped}")
+        retrying = Retrying(
+            stop=stop_after_attempt(max(1, self.config.max_attempts)),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retryable),
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+
+        def attempt() -> Any:
+            return self._attempt(endpoint, path, params, needs_token)
+
+        attempt.__name__ = endpoint
+        try:
+            payload = retrying(attempt)
+        except _Retryable as exc:
+            message = f"{exc.description}; gave up after {self.config.max_attempts} attempts"
+            self._give_up(endpoint, message)
+            raise OneMapUnavailable(endpoint, message) from None
+        except OneMapAuthError as exc:
+            self._trip(str(exc), OneMapAuthError)
+            raise
+        with self._failure_lock:
+            self._failures = 0
+        return payload
+
+    def _give_up(self, endpoint: str, message: str) -> None:
+        self.stats.add("give_ups")
+        log.warning("OneMap %s: %s", endpoint, message)
+        with self._failure_lock:
+            self._failures += 1
+            failures = self._failures
+        if failures >= max(1, self.config.give_up_after_failures):
+            self._trip(f"OneMap unreachable ({failures} calls in a row failed; last: {endpoint}: {message})")
+
+    def _trip(self, why: str, kind: type[OneMapError] = OneMapUnavailable) -> None:
+        with self._failure_lock:
+            if self._tripped is None:
+                self._tripped = why
+                self._tripped_as = kind
+                log.error("%s; not calling OneMap again in this run", why)

@@ -1,0 +1,265 @@
+"""Road travel times from OneMap where they matter, the travel-time model everywhere else, every cell labelled.
+
+How a matrix over n nodes is built:
+
+1. The model (``model``, the fitted curve today, a trained model later: one ``matrix`` call) fills every cell.
+2. Cells already in ``od_cache`` (rounded 1e-5 coordinates + departure hour, from any earlier partition)
+   replace the model's: source ``cache``.
+3. :func:`sgroute_assets.domain.matrix_sources.priority_pairs` picks at most ``call_budget`` pairs from the
+   geometry alone (depot legs, near neighbours, then short legs; all pairs when the budget covers them).
+   Those not cached are asked from OneMap, ``max_concurrency`` at a time within the client's rate limit:
+   source ``onemap``. Each answer goes into ``od_cache`` and ``observed_travel_times`` (insert-if-absent),
+   so the cache serves the next run and the travel-time model can learn from it.
+4. A pair OneMap did not answer (after retries, or once the session stopped calling an unreachable OneMap)
+   keeps the model's value; ``provenance["fallback"]`` and the asset's non-blocking check say so.
+
+Because the chosen pairs do not depend on the cache, a second build of the same stops makes no call.
+OneMap's drive router has no departure-time input; the hour bucket keys the cache so that time-dependent
+sources (a trained model, traffic) can share the table later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+from sqlalchemy import select
+
+from sgroute_assets.domain.matrix_sources import (
+    DEFAULT_NEIGHBOURS,
+    all_distinct_pairs,
+    priority_pairs,
+    rounded_e5,
+    same_point_mask,
+)
+from sgroute_assets.domain.travel_time import CELL_CACHE, CELL_MODEL, CELL_ONEMAP, CELL_SAME, TravelMatrix
+from sgroute_resources.app_database import AppDatabase
+from sgroute_resources.app_tables import ObservedTravelTime, OdCache
+from sgroute_resources.onemap_client import (
+    OneMapAuthError,
+    OneMapClient,
+    OneMapError,
+    OneMapUnavailable,
+    onemap_client_from_env,
+    onemap_credentials_set,
+)
+from sgroute_resources.onemap_geocoder import insert_if_absent
+from sgroute_resources.travel_times import CurveTravelTimes, TravelTimes
+
+OdKey = tuple[int, int, int, int]  # origin lat, lon, destination lat, lon in 1e-5 degrees
+MAX_SOURCE_LENGTH = 64  # route_plans.matrix_source
+
+
+def observation_ref(key: OdKey, hour: int) -> str:
+    """Deterministic ``observed_travel_times.source_ref`` for a OneMap leg, so re-inserts are no-ops."""
+    return f"onemap:{key[0]},{key[1]}->{key[2]},{key[3]}@{hour}"
+
+
+class OneMapTravelTimes(TravelTimes):
+    """OneMap drive times for the budgeted pairs, the OD cache, and ``model`` for the rest."""
+
+    client: OneMapClient
+    app_db: AppDatabase
+    model: TravelTimes = Field(description="Fills the cells OneMap is not asked for (or did not answer).")
+    call_budget: int = Field(
+        default=600, description="Most OneMap routing calls per matrix (all pairs when n(n-1) fits)."
+    )
+    neighbours: int = Field(default=DEFAULT_NEIGHBOURS, description="Near-neighbour ranks asked after depot legs.")
+    departure_hour: int = Field(default=8, description="Hour bucket of the OD cache (shift start).")
+    record_observations: bool = Field(default=True, description="Copy OneMap legs into observed_travel_times.")
+
+    def matrix(self, node_ids: list[str], lats: np.ndarray, lons: np.ndarray, depot_name: str) -> TravelMatrix:
+        started = time.perf_counter()
+        lats = np.asarray(lats, dtype=float)
+        lons = np.asarray(lons, dtype=float)
+        n = lats.size
+        base = self.model.matrix(node_ids, lats, lons, depot_name=depot_name)  # the one model call
+        duration = np.array(base.duration_s, dtype=float, copy=True)
+        distance = np.array(base.distance_m, dtype=float, copy=True)
+        codes = np.full((n, n), CELL_MODEL, dtype=np.uint8)
+        same = same_point_mask(lats, lons)
+        codes[same] = CELL_SAME
+        duration[same] = 0.0
+        distance[same] = 0.0
+
+        la, lo = rounded_e5(lats), rounded_e5(lons)
+        # Nodes per rounded point: a leg between two points fills every cell between their nodes. O(n), not
+        # O(n^2): a 1,000-stop matrix never builds a million-entry dict.
+        nodes_at: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i in range(n):
+            nodes_at[(int(la[i]), int(lo[i]))].append(i)
+
+        def cells(key: OdKey) -> list[tuple[int, int]]:
+            return [(i, j) for i in nodes_at[(key[0], key[1])] for j in nodes_at[(key[2], key[3])]]
+
+        cached = self._read_cache(nodes_at)
+        for key, (dur, dist) in cached.items():
+            for i, j in cells(key):
+                duration[i, j] = dur
+                distance[i, j] = dist if dist is not None else distance[i, j]
+                codes[i, j] = CELL_CACHE
+
+        prioritised = priority_pairs(lats, lons, self.call_budget, self.neighbours)
+        to_fetch: list[OdKey] = []
+        seen: set[OdKey] = set()
+        for i, j in prioritised:
+            key = (int(la[i]), int(lo[i]), int(la[j]), int(lo[j]))
+            if key in cached or key in seen:
+                continue
+            seen.add(key)
+            to_fetch.append(key)
+
+        errors: list[OneMapError] = []
+        fetched: dict[OdKey, tuple[float, float]] = {}
+        stats: dict[str, int] = {}
+        unavailable = None
+        if to_fetch:
+            with self.client.session() as session:
+                outcomes = session.map(
+                    lambda k: session.route(k[0] / 1e5, k[1] / 1e5, k[2] / 1e5, k[3] / 1e5), to_fetch
+                )
+                stats = session.stats.snapshot()
+                stats["requests"] = session.stats.requests
+                unavailable = session.unavailable
+            for key, outcome in zip(to_fetch, outcomes, strict=True):
+                if isinstance(outcome, OneMapError):
+                    errors.append(outcome)
+                else:
+                    fetched[key] = outcome
+            for key, (dur, dist) in fetched.items():
+                for i, j in cells(key):
+                    duration[i, j] = dur
+                    distance[i, j] = dist
+                    codes[i, j] = CELL_ONEMAP
+            if fetched:
+                self._store(fetched)
+
+        service_errors = [e for e in errors if isinstance(e, OneMapUnavailable | OneMapAuthError)]
+        fallback_reason = None
+        if errors:
+            first = service_errors[0] if service_errors else errors[0]
+            fallback_reason = (
+                f"{len(errors)} of {len(to_fetch)} OneMap pairs unanswered, filled by the model "
+                f"({base.source}): {unavailable or first}"
+            )
+        provenance: dict[str, Any] = {
+            "strategy": "onemap_budget",
+            "model": base.source,
+            "call_budget": self.call_budget,
+            "neighbours": self.neighbours,
+            "departure_hour": self.departure_hour,
+            "pairs_needed": all_distinct_pairs(lats, lons),
+            "pairs_prioritised": int(len(prioritised)),
+            "pairs_from_cache": int(sum(len(cells(k)) for k in cached)),
+            "onemap_pairs_asked": len(to_fetch),
+            "onemap_pairs_answered": len(fetched),
+            "onemap_requests": stats.get("requests", 0),
+            "onemap_retries": stats.get("retries", 0),
+            "fallback": bool(errors),
+            "fallback_reason": fallback_reason,
+            "build_time_s": round(time.perf_counter() - started, 3),
+        }
+        matrix = TravelMatrix(
+            node_ids=list(node_ids),
+            lats=lats,
+            lons=lons,
+            duration_s=duration,
+            distance_m=distance,
+            source=base.source,
+            depot_name=depot_name,
+            cell_source=codes,
+            provenance=provenance,
+        )
+        shares = matrix.source_shares()
+        if shares["onemap"] + shares["cache"] > 0:
+            matrix.source = ("onemap" if shares["model"] == 0 else f"onemap+{base.source}")[:MAX_SOURCE_LENGTH]
+        return matrix
+
+    def _read_cache(self, nodes_at: dict[tuple[int, int], list[int]]) -> dict[OdKey, tuple[float, float | None]]:
+        """Cached legs between any two distinct points of this matrix, at this departure hour."""
+        if len(nodes_at) < 2:
+            return {}
+        lats = sorted({p[0] for p in nodes_at})
+        out: dict[OdKey, tuple[float, float | None]] = {}
+        with self.app_db.session() as db:
+            for start in range(0, len(lats), 400):
+                stmt = select(
+                    OdCache.origin_lat_e5,
+                    OdCache.origin_lon_e5,
+                    OdCache.dest_lat_e5,
+                    OdCache.dest_lon_e5,
+                    OdCache.duration_s,
+                    OdCache.distance_m,
+                ).where(
+                    OdCache.hour_bucket == self.departure_hour,
+                    OdCache.origin_lat_e5.in_(lats[start : start + 400]),
+                )
+                if len(lats) <= 2000:
+                    stmt = stmt.where(OdCache.dest_lat_e5.in_(lats))
+                for olat, olon, dlat, dlon, dur, dist in db.execute(stmt):
+                    origin, dest = (olat, olon), (dlat, dlon)
+                    if origin != dest and origin in nodes_at and dest in nodes_at:
+                        out[(olat, olon, dlat, dlon)] = (float(dur), None if dist is None else float(dist))
+        return out
+
+    def _store(self, fetched: dict[OdKey, tuple[float, float]]) -> None:
+        now = dt.datetime.now(dt.UTC)
+        hour = self.departure_hour
+        od_rows = [
+            {
+                "origin_lat_e5": k[0],
+                "origin_lon_e5": k[1],
+                "dest_lat_e5": k[2],
+                "dest_lon_e5": k[3],
+                "hour_bucket": hour,
+                "duration_s": dur,
+                "distance_m": dist,
+                "source": "onemap",
+                "created_at": now,
+            }
+            for k, (dur, dist) in fetched.items()
+        ]
+        with self.app_db.session() as db:
+            insert_if_absent(
+                db, OdCache, od_rows, ["origin_lat_e5", "origin_lon_e5", "dest_lat_e5", "dest_lon_e5", "hour_bucket"]
+            )
+            if self.record_observations:
+                observed = [
+                    {
+                        "origin_lat": k[0] / 1e5,
+                        "origin_lon": k[1] / 1e5,
+                        "dest_lat": k[2] / 1e5,
+                        "dest_lon": k[3] / 1e5,
+                        "duration_s": dur,
+                        "distance_m": dist,
+                        "observed_at": now,
+                        "source": "onemap",
+                        "source_ref": observation_ref(k, hour),
+                        "created_at": now,
+                    }
+                    for k, (dur, dist) in fetched.items()
+                ]
+                insert_if_absent(db, ObservedTravelTime, observed, ["source", "source_ref"])
+
+
+def travel_times_for(env: str, app_db: AppDatabase) -> TravelTimes:
+    """The travel times each environment uses (resources.py calls this).
+
+    ``local`` without ONEMAP_EMAIL/ONEMAP_PASSWORD: the curve alone. Otherwise OneMap for up to
+    SGROUTE_ONEMAP_CALL_BUDGET pairs per matrix (default 600) and the curve for the rest.
+    """
+    model = CurveTravelTimes()
+    if env == "local" and not onemap_credentials_set():
+        return model
+    return OneMapTravelTimes(
+        client=onemap_client_from_env(),
+        app_db=app_db,
+        model=model,
+        call_budget=int(os.environ.get("SGROUTE_ONEMAP_CALL_BUDGET", "600")),
+        departure_hour=int(os.environ.get("SGROUTE_SHIFT_START", "08:00").split(":")[0] or 8),
+    )

@@ -1,0 +1,385 @@
+"""A fake OneMap on 127.0.0.1: the real endpoints, recorded-shape JSON, injectable faults, a request log.
+
+Tests and the cold/warm benchmark talk to it over real HTTP exactly as production talks to OneMap:
+
+- ``POST /api/auth/post/getToken`` (JSON ``{email, password}``) -> ``{access_token, expiry_timestamp}``;
+  every other endpoint needs ``Authorization: Bearer <token>`` and answers 401 for a missing, unknown or
+  expired token (``expire_tokens()`` expires them server-side, as OneMap does when it rotates keys).
+- ``GET /api/common/elastic/search`` over a gazetteer of places (a 6-digit ``searchVal`` matches ``POSTAL``;
+  text matches address words), 10 results a page, OneMap's field names with values as strings.
+- ``GET /api/public/revgeocode`` -> ``GeocodeInfo`` of places within ``buffer`` metres, nearest first.
+- ``GET /api/public/routingsvc/route`` (drive) -> ``route_summary.total_time``/``total_distance`` from a
+  deterministic road-factor formula (deliberately not the project's travel-time curve, so tests can tell
+  which cells came from OneMap).
+
+Faults (``inject``): a status (401, 429 with Retry-After, 500...), a delay past the client's timeout, a
+fixed body; for N requests or for ever, per endpoint. ``scripted`` pins the results of a search value
+(empty or ambiguous answers). Every request is logged with a monotonic timestamp.
+
+Test modules define their own ``fake_onemap`` fixture around :class:`running_fake_onemap` (a fresh server
+per test, stopped and joined afterwards).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+EMAIL = "planner@example.sg"
+PASSWORD = "s3cret-Pa55word!"
+
+ROADS = [
+    "ANG MO KIO AVENUE",
+    "BEDOK NORTH STREET",
+    "TAMPINES STREET",
+    "JURONG WEST STREET",
+    "WOODLANDS DRIVE",
+    "YISHUN RING ROAD",
+    "HOUGANG AVENUE",
+    "CLEMENTI AVENUE",
+    "TOA PAYOH LORONG",
+    "PASIR RIS DRIVE",
+    "SENGKANG EAST WAY",
+    "BUKIT BATOK WEST AVENUE",
+]
+
+# A few real places with their real postal codes (OneMap's own spelling).
+LANDMARKS = [
+    ("1", "FULLERTON SQUARE", "THE FULLERTON HOTEL SINGAPORE", "049178", 1.28630, 103.85350),
+    ("2", "ORCHARD TURN", "ION ORCHARD", "238801", 1.30403, 103.83180),
+    ("18", "RAFFLES QUAY", "LAU PA SAT", "048582", 1.28066, 103.85040),
+    ("11", "JALAN TAN TOCK SENG", "TAN TOCK SENG HOSPITAL", "308433", 1.32124, 103.84595),
+    ("1", "JURONG WEST CENTRAL 2", "JURONG POINT", "648886", 1.33970, 103.70670),
+]
+
+
+def place(blk: str, road: str, building: str, postal: str, lat: float, lon: float) -> dict[str, str]:
+    """A gazetteer entry in OneMap's search-result shape (every value a string, 'NIL' when empty)."""
+    address = " ".join(p for p in (blk, road, building if building != "NIL" else "", "SINGAPORE", postal) if p)
+    return {
+        "SEARCHVAL": building if building != "NIL" else f"{blk} {road}",
+        "BLK_NO": blk or "NIL",
+        "ROAD_NAME": road,
+        "BUILDING": building or "NIL",
+        "ADDRESS": address,
+        "POSTAL": postal,
+        "X": f"{(lon - 103.6) * 111000:.4f}",
+        "Y": f"{(lat - 1.2) * 110600:.4f}",
+        "LATITUDE": f"{lat:.13f}",
+        "LONGITUDE": f"{lon:.13f}",
+        "LONGTITUDE": f"{lon:.13f}",  # OneMap really sends this misspelt duplicate
+    }
+
+
+def synthetic_place(k: int, lat: float, lon: float) -> dict[str, str]:
+    """Place k of a generated gazetteer: unique block, road, postal code (51xxxx) at a real SG point."""
+    road = f"{ROADS[k % len(ROADS)]} {k // len(ROADS) + 1}"
+    return place(str(100 + k), road, "NIL", f"{510000 + k:06d}", lat, lon)
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(min(1.0, h)))
+
+
+def fake_route(olat: float, olon: float, dlat: float, dlon: float) -> tuple[int, int]:
+    """(total_time s, total_distance m) the fake answers: 1.3 x straight line + 250 m at 8.5 m/s."""
+    h = haversine_m(olat, olon, dlat, dlon)
+    distance = h * 1.3 + 250.0 if h > 0 else 0.0
+    return int(round(distance / 8.5 + 30)), int(round(distance))
+
+
+@dataclass
+class Fault:
+    endpoint: str | None  # token | search | revgeocode | route | None = any
+    status: int | None = None
+    delay_s: float = 0.0
+    retry_after: str | None = None
+    body: Any = None
+    times: int = 1  # -1: for ever
+
+
+@dataclass
+class Record:
+    t: float
+    endpoint: str
+    method: str
+    path: str
+    params: dict[str, str]
+    status: int
+    authorization: str | None
+
+
+@dataclass
+class FakeOneMap:
+    """State of the fake; ``url`` is set once the server runs."""
+
+    email: str = EMAIL
+    password: str = PASSWORD
+    token_ttl_s: float = 3 * 24 * 3600
+    places: list[dict[str, str]] = field(default_factory=list)
+    scripted: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    url: str = ""
+    records: list[Record] = field(default_factory=list)
+    _faults: list[Fault] = field(default_factory=list)
+    _tokens: dict[str, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- test controls ---------------------------------------------------------------------------------
+
+    def inject(
+        self,
+        endpoint: str | None,
+        status: int | None = None,
+        *,
+        delay_s: float = 0.0,
+        retry_after: str | None = None,
+        body: Any = None,
+        times: int = 1,
+    ) -> None:
+        with self._lock:
+            self._faults.append(Fault(endpoint, status, delay_s, retry_after, body, times))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+    def reset_log(self) -> None:
+        with self._lock:
+            self.records.clear()
+
+    def calls(self, endpoint: str | None = None) -> list[Record]:
+        with self._lock:
+            return [r for r in self.records if endpoint is None or r.endpoint == endpoint]
+
+    def issued_tokens(self) -> list[str]:
+        return [r.authorization.removeprefix("Bearer ") for r in self.calls() if r.authorization]
+
+    # --- request handling ------------------------------------------------------------------------------
+
+    def _take_fault(self, endpoint: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.endpoint in (None, endpoint) and fault.times != 0:
+                    if fault.times > 0:
+                        fault.times -= 1
+                    return fault
+        return None
+
+    def _log(self, record: Record) -> None:
+        with self._lock:
+            self.records.append(record)
+
+    def _authorised(self, header: str | None) -> bool:
+        if not header or not header.startswith("Bearer "):
+            return False
+        with self._lock:
+            expires = self._tokens.get(header.removeprefix("Bearer "))
+        return expires is not None and expires > time.time()
+
+    def handle(
+        self, method: str, path: str, params: dict[str, str], body: bytes, auth: str | None
+    ) -> tuple[int, Any, dict[str, str], float]:
+        """(status, JSON body, extra headers, delay) for one request."""
+        endpoint = {
+            "/api/auth/post/getToken": "token",
+            "/api/common/elastic/search": "search",
+            "/api/public/revgeocode": "revgeocode",
+            "/api/public/routingsvc/route": "route",
+        }.get(path, "unknown")
+        fault = self._take_fault(endpoint)
+        delay = fault.delay_s if fault else 0.0
+        if fault and fault.status:
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            return fault.status, fault.body or {"error": f"injected HTTP {fault.status}"}, headers, delay
+        if endpoint == "unknown":
+            return 404, {"error": "Not found"}, {}, delay
+        if endpoint == "token":
+            if method != "POST":
+                return 405, {"error": "Method not allowed"}, {}, delay
+            try:
+                creds = json.loads(body or b"{}")
+            except ValueError:
+                return 400, {"error": "Bad request"}, {}, delay
+            if creds.get("email") != self.email or creds.get("password") != self.password:
+                return 401, {"error": "Invalid credentials"}, {}, delay
+            token = "eyJ" + uuid.uuid4().hex + uuid.uuid4().hex
+            expiry = time.time() + self.token_ttl_s
+            with self._lock:
+                self._tokens[token] = expiry
+            return 200, {"access_token": token, "expiry_timestamp": str(int(expiry))}, {}, delay
+        if not self._authorised(auth):
+            return 401, {"error": "Unauthorized: token expired or invalid"}, {}, delay
+        if endpoint == "search":
+            return 200, self._search(params), {}, delay
+        if endpoint == "revgeocode":
+            return 200, self._revgeocode(params), {}, delay
+        return self._route(params) + ({}, delay)
+
+    def _search(self, params: dict[str, str]) -> dict[str, Any]:
+        value = " ".join(params.get("searchVal", "").upper().split())
+        page = int(params.get("pageNum", "1") or 1)
+        if value in self.scripted:
+            hits = self.scripted[value]
+        elif value.isdigit() and len(value) == 6:
+            hits = [p for p in self.places if p["POSTAL"] == value]
+        else:
+            words = set(value.replace(",", " ").split()) - {"BLK", "SINGAPORE"}
+            scored = []
+            for p in self.places:
+                have = set(p["ADDRESS"].split())
+                share = len(words & have) / len(words) if words else 0.0
+                if share >= 0.6:
+                    scored.append((-share, p["ADDRESS"], p))
+            hits = [p for _, _, p in sorted(scored, key=lambda s: (s[0], s[1]))]
+        pages = max(1, math.ceil(len(hits) / 10))
+        return {
+            "found": len(hits),
+            "totalNumPages": pages,
+            "pageNum": page,
+            "results": hits[(page - 1) * 10 : page * 10],
+        }
+
+    def _revgeocode(self, params: dict[str, str]) -> dict[str, Any]:
+        lat, lon = (float(v) for v in params["location"].split(","))
+        buffer_m = float(params.get("buffer", "10"))
+        near = []
+        for p in self.places:
+            d = haversine_m(lat, lon, float(p["LATITUDE"]), float(p["LONGITUDE"]))
+            if d <= buffer_m:
+                near.append((d, p))
+        near.sort(key=lambda dp: dp[0])
+        return {
+            "GeocodeInfo": [
+                {
+                    "BUILDINGNAME": p["BUILDING"],
+                    "BLOCK": p["BLK_NO"],
+                    "ROAD": p["ROAD_NAME"],
+                    "POSTALCODE": p["POSTAL"],
+                    "XCOORD": p["X"],
+                    "YCOORD": p["Y"],
+                    "LATITUDE": p["LATITUDE"],
+                    "LONGITUDE": p["LONGITUDE"],
+                }
+                for _, p in near
+            ]
+        }
+
+    def _route(self, params: dict[str, str]) -> tuple[int, Any]:
+        if params.get("routeType") != "drive":
+            return 400, {"error": "routeType must be drive for this fake"}
+        olat, olon = (float(v) for v in params["start"].split(","))
+        dlat, dlon = (float(v) for v in params["end"].split(","))
+        total_time, total_distance = fake_route(olat, olon, dlat, dlon)
+        return 200, {
+            "status_message": "Found route between points",
+            "route_geometry": "m`miGsc{wR??",
+            "status": 0,
+            "route_instructions": [["Head", "ROAD", total_distance, "1.0,103.0", total_time, f"{total_distance}m"]],
+            "route_name": ["ROAD"],
+            "route_summary": {
+                "start_point": "START",
+                "end_point": "END",
+                "total_time": total_time,
+                "total_distance": total_distance,
+            },
+            "viaRoute": "ROAD",
+            "subtitle": "Fastest route, assuming usual traffic",
+        }
+
+
+def _handler_for(state: FakeOneMap) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: the test log is the record list
+            return
+
+        def _serve(self, method: str) -> None:
+            split = urlsplit(self.path)
+            params = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            auth = self.headers.get("Authorization")
+            status, payload, headers, delay = state.handle(method, split.path, params, body, auth)
+            endpoint = {
+                "/api/auth/post/getToken": "token",
+                "/api/common/elastic/search": "search",
+                "/api/public/revgeocode": "revgeocode",
+                "/api/public/routingsvc/route": "route",
+            }.get(split.path, "unknown")
+            state._log(Record(time.monotonic(), endpoint, method, split.path, params, status, auth))
+            if delay:
+                time.sleep(delay)
+            data = json.dumps(payload).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client timed out and hung up: exactly what a slow-response fault is for
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self._serve("GET")
+
+        def do_POST(self) -> None:  # noqa: N802
+            self._serve("POST")
+
+    return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # connections dropped by timed-out clients are expected
+
+
+class running_fake_onemap:  # noqa: N801 (used as a context manager like open())
+    """Start the fake on a free loopback port; stop it and join its thread on exit."""
+
+    def __init__(self, state: FakeOneMap | None = None):
+        self.state = state or FakeOneMap(places=default_places())
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> FakeOneMap:
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self.state))
+        host, port = self._server.server_address[:2]
+        self.state.url = f"http://{host}:{port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
+        self._thread.daemon = True
+        self._thread.start()
+        return self.state
+
+    def __exit__(self, *exc: Any) -> None:
+        assert self._server is not None and self._thread is not None
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def default_places(points: list[tuple[float, float]] | None = None) -> list[dict[str, str]]:
+    """Landmarks plus one synthetic place per given point."""
+    out = [place(*landmark) for landmark in LANDMARKS]
+    for k, (lat, lon) in enumerate(points or []):
+        out.append(synthetic_place(k, lat, lon))
+    return out
