@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sgroute_assets import cli_geocode
 
     cli_geocode.register(sub)
+    from sgroute_assets import cli_eta
+
+    cli_eta.register(sub)
     db = sub.add_parser("db", help="app database migrations against DATABASE_URL")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     up = db_sub.add_parser("upgrade", help="migrate up (to head by default)")

@@ -12,6 +12,8 @@ from sgroute_resources.onemap_geocoder import geocoder_for
 from sgroute_resources.onemap_travel_times import travel_times_for
 from sgroute_resources.solver_settings import RoutingSolver
 from sgroute_resources.stop_file_store import GCSStopFileStore
+from sgroute_resources.travel_time_model_store import TravelTimeModelStore
+from sgroute_resources.trip_log_store import GCSTripLogStore
 
 
 class CloudConfigError(RuntimeError):
@@ -48,4 +50,8 @@ def cloud_resources(env: str, database_url: str) -> dict[str, Any]:
             first_solution=os.environ.get("SGROUTE_FIRST_SOLUTION", "parallel_cheapest_insertion"),
         ),
         "app_db": app_db,
+        "travel_time_model_store": TravelTimeModelStore(app_db=app_db),
+        "trip_log_store": GCSTripLogStore(
+            gcs=gcs, bucket=bucket, prefix=os.environ.get("SGROUTE_ACTUALS_PREFIX", "actuals/")
+        ),
     }

@@ -9,13 +9,21 @@ from sgroute_assets.plan_asset import route_plan
 from sgroute_assets.resources import current_env, resources_for
 from sgroute_assets.stop_assets import geocoded_stops, has_valid_stops, stops, validated_stops
 from sgroute_assets.stop_file_sensor import stop_file_sensor
+from sgroute_assets.travel_time_model_assets import (
+    TRAVEL_TIME_MODEL_ASSETS,
+    TRAVEL_TIME_MODEL_CHECKS,
+    TRAVEL_TIME_MODEL_JOBS,
+    TRAVEL_TIME_MODEL_SCHEDULES,
+    TRAVEL_TIME_MODEL_SENSORS,
+)
 
 ROUTE_ASSETS = [stops, validated_stops, geocoded_stops, travel_time_matrix, route_plan, route_exports]
 
 defs = dg.Definitions(
-    assets=ROUTE_ASSETS,
-    asset_checks=[has_valid_stops],
-    jobs=[route_planning_job],
-    sensors=[stop_file_sensor],
+    assets=[*ROUTE_ASSETS, *TRAVEL_TIME_MODEL_ASSETS],
+    asset_checks=[has_valid_stops, *TRAVEL_TIME_MODEL_CHECKS],
+    jobs=[route_planning_job, *TRAVEL_TIME_MODEL_JOBS],
+    sensors=[stop_file_sensor, *TRAVEL_TIME_MODEL_SENSORS],
+    schedules=TRAVEL_TIME_MODEL_SCHEDULES,
     resources=resources_for(current_env()),
 )

@@ -7,9 +7,9 @@ import dagster as dg
 import numpy as np
 
 from sgroute_assets.domain.geocoding import GeocodedStops
-from sgroute_assets.domain.travel_time import TravelMatrix
+from sgroute_assets.domain.travel_time import LegTiming, TravelMatrix
 from sgroute_assets.partitions import stop_files
-from sgroute_assets.planning_config import DepotConfig
+from sgroute_assets.planning_config import FleetConfig, PlanningDayConfig, clock_minutes, plan_day_of_week
 from sgroute_assets.stop_assets import GROUP
 from sgroute_resources.travel_times import TravelTimes
 
@@ -31,15 +31,27 @@ ROAD_TIMES_CHECK = "road_times_from_onemap"
     ],
 )
 def travel_time_matrix(
-    config: DepotConfig, geocoded_stops: GeocodedStops, travel_times: TravelTimes
+    config: PlanningDayConfig, geocoded_stops: GeocodedStops, travel_times: TravelTimes
 ) -> Iterator[dg.Output[TravelMatrix] | dg.AssetCheckResult]:
     """Node 0 is the depot, node i the i-th located stop; seconds and metres, each cell labelled by source."""
     located = geocoded_stops.located
     ids = [DEPOT_ID] + [s.stop_ref for s in located]
     lats = np.array([config.depot_lat] + [s.lat for s in located], dtype=float)
     lons = np.array([config.depot_lon] + [s.lon for s in located], dtype=float)
+    plan_date, weekday = plan_day_of_week(config.plan_date)
+    timing = LegTiming(
+        shift_start_min=clock_minutes(config.shift_start, "shift_start"),
+        shift_end_min=clock_minutes(config.shift_end, "shift_end"),
+        day_of_week=weekday,
+        plan_date=plan_date,
+        vehicles=FleetConfig().vehicles,  # only shapes the departure-time estimate; the plan's fleet may differ
+        service_min=tuple([0] + [s.service_time_min for s in located]),
+        tw_start_min=tuple([None] + [s.tw_start_min for s in located]),
+        tw_end_min=tuple([None] + [s.tw_end_min for s in located]),
+    )
     started = time.perf_counter()
-    matrix = travel_times.matrix(ids, lats, lons, depot_name=config.depot_name)
+    matrix = travel_times.matrix(ids, lats, lons, depot_name=config.depot_name, timing=timing)
+    matrix.timing = timing
     elapsed = time.perf_counter() - started
     off_diagonal = matrix.duration_s[~np.eye(matrix.size, dtype=bool)]
     shares = matrix.source_shares()
@@ -49,6 +61,8 @@ def travel_time_matrix(
         "nodes": matrix.size,
         "source": matrix.source,
         "depot": f"{config.depot_name} ({config.depot_lat:.5f}, {config.depot_lon:.5f})",
+        "shift": f"{config.shift_start}-{config.shift_end} on {plan_date}",
+        "departure_hour_buckets": str(matrix.provenance.get("departure_hour_buckets", "")),
         "share_onemap": shares["onemap"],
         "share_cache": shares["cache"],
         "share_model": shares["model"],

@@ -11,7 +11,7 @@ from sgroute_assets.domain.plan_summary import plan_markdown
 from sgroute_assets.domain.route_plan import RoutePlan, plan_routes
 from sgroute_assets.domain.travel_time import TravelMatrix
 from sgroute_assets.partitions import stop_files
-from sgroute_assets.planning_config import FleetConfig, clock_minutes
+from sgroute_assets.planning_config import FleetConfig
 from sgroute_assets.stop_assets import GROUP
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.partition_records import replace_plan
@@ -19,6 +19,10 @@ from sgroute_resources.solver_settings import RoutingSolver
 
 
 def fleet_from_config(config: FleetConfig, matrix: TravelMatrix) -> Fleet:
+    """The fleet from the Launchpad, the depot and shift from the matrix the plan is solved on."""
+    timing = matrix.timing
+    if timing is None:
+        raise dg.Failure(description="the travel matrix has no shift; re-materialise travel_time_matrix")
     try:
         return Fleet(
             depot_lat=float(matrix.lats[0]),
@@ -26,8 +30,8 @@ def fleet_from_config(config: FleetConfig, matrix: TravelMatrix) -> Fleet:
             depot_name=matrix.depot_name,
             vehicles=config.vehicles,
             capacity=config.capacity,
-            shift_start_min=clock_minutes(config.shift_start, "shift_start"),
-            shift_end_min=clock_minutes(config.shift_end, "shift_end"),
+            shift_start_min=timing.shift_start_min,
+            shift_end_min=timing.shift_end_min,
             max_route_min=config.max_route_minutes,
             vehicle_fixed_cost_s=config.vehicle_fixed_cost_min * 60,
         )

@@ -20,21 +20,38 @@ def clock_minutes(text: str, field: str) -> int:
     return minutes
 
 
-class DepotConfig(dg.Config):
-    """Where every route starts and ends (the travel matrix is built around it)."""
+class PlanningDayConfig(dg.Config):
+    """The depot and the shift being planned: travel times depend on where and when legs are driven, and the
+    route plan takes its shift from the matrix so the two always agree."""
 
     depot_name: str = _env("SGROUTE_DEPOT_NAME", "Tai Seng depot")
     depot_lat: float = float(_env("SGROUTE_DEPOT_LAT", "1.3354"))
     depot_lon: float = float(_env("SGROUTE_DEPOT_LON", "103.8879"))
+    shift_start: str = _env("SGROUTE_SHIFT_START", "08:00")
+    shift_end: str = _env("SGROUTE_SHIFT_END", "18:00")
+    plan_date: str | None = None  # YYYY-MM-DD; default: tomorrow in Singapore (plans are made the day before)
+
+
+def plan_day_of_week(plan_date: str | None) -> tuple[str, int]:
+    """The delivery date and its weekday (0 = Monday); the old system used the day the plan was *run*."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    if plan_date:
+        try:
+            day = dt.date.fromisoformat(plan_date)
+        except ValueError:
+            raise dg.Failure(description=f"plan_date '{plan_date}' is not a date like 2026-11-24") from None
+    else:
+        day = dt.datetime.now(ZoneInfo("Asia/Singapore")).date() + dt.timedelta(days=1)
+    return day.isoformat(), day.weekday()
 
 
 class FleetConfig(dg.Config):
-    """The fleet and shift for this plan."""
+    """The fleet for this plan (the shift is set with the travel matrix, see PlanningDayConfig)."""
 
     vehicles: int = int(_env("SGROUTE_VEHICLES", "4"))
     capacity: int = int(_env("SGROUTE_VEHICLE_CAPACITY", "40"))
-    shift_start: str = _env("SGROUTE_SHIFT_START", "08:00")
-    shift_end: str = _env("SGROUTE_SHIFT_END", "18:00")
     max_route_minutes: int = int(_env("SGROUTE_MAX_ROUTE_MIN", "600"))
     vehicle_fixed_cost_min: int = int(_env("SGROUTE_VEHICLE_FIXED_COST_MIN", "30"))
     solver_time_limit_s: float | None = None

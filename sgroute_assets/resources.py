@@ -12,6 +12,8 @@ from sgroute_resources.onemap_geocoder import geocoder_for
 from sgroute_resources.onemap_travel_times import travel_times_for
 from sgroute_resources.solver_settings import RoutingSolver
 from sgroute_resources.stop_file_store import LocalStopFileStore, repo_root
+from sgroute_resources.travel_time_model_store import TravelTimeModelStore
+from sgroute_resources.trip_log_store import LocalTripLogStore
 
 __all__ = ["current_env", "resources_for"]
 
@@ -43,6 +45,8 @@ def local_resources() -> dict[str, Any]:
         "travel_times": travel_times_for("local", app_db),
         "solver": _solver(),
         "app_db": app_db,
+        "travel_time_model_store": TravelTimeModelStore(app_db=app_db),
+        "trip_log_store": LocalTripLogStore(folder=_local_path("SGROUTE_ACTUALS", data / "actuals")),
         "io_manager": dg.FilesystemIOManager(),
     }
 

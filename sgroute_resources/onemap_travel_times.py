@@ -37,7 +37,14 @@ from sgroute_assets.domain.matrix_sources import (
     rounded_e5,
     same_point_mask,
 )
-from sgroute_assets.domain.travel_time import CELL_CACHE, CELL_MODEL, CELL_ONEMAP, CELL_SAME, TravelMatrix
+from sgroute_assets.domain.travel_time import (
+    CELL_CACHE,
+    CELL_MODEL,
+    CELL_ONEMAP,
+    CELL_SAME,
+    LegTiming,
+    TravelMatrix,
+)
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.app_tables import ObservedTravelTime, OdCache
 from sgroute_resources.onemap_client import (
@@ -49,7 +56,8 @@ from sgroute_resources.onemap_client import (
     onemap_credentials_set,
 )
 from sgroute_resources.onemap_geocoder import insert_if_absent
-from sgroute_resources.travel_times import CurveTravelTimes, TravelTimes
+from sgroute_resources.travel_time_model_store import ModelTravelTimes, TravelTimeModelStore
+from sgroute_resources.travel_times import TravelTimes
 
 OdKey = tuple[int, int, int, int]  # origin lat, lon, destination lat, lon in 1e-5 degrees
 MAX_SOURCE_LENGTH = 64  # route_plans.matrix_source
@@ -73,12 +81,19 @@ class OneMapTravelTimes(TravelTimes):
     departure_hour: int = Field(default=8, description="Hour bucket of the OD cache (shift start).")
     record_observations: bool = Field(default=True, description="Copy OneMap legs into observed_travel_times.")
 
-    def matrix(self, node_ids: list[str], lats: np.ndarray, lons: np.ndarray, depot_name: str) -> TravelMatrix:
+    def matrix(
+        self,
+        node_ids: list[str],
+        lats: np.ndarray,
+        lons: np.ndarray,
+        depot_name: str,
+        timing: LegTiming | None = None,
+    ) -> TravelMatrix:
         started = time.perf_counter()
         lats = np.asarray(lats, dtype=float)
         lons = np.asarray(lons, dtype=float)
         n = lats.size
-        base = self.model.matrix(node_ids, lats, lons, depot_name=depot_name)  # the one model call
+        base = self.model.matrix(node_ids, lats, lons, depot_name=depot_name, timing=timing)  # the one model call
         duration = np.array(base.duration_s, dtype=float, copy=True)
         distance = np.array(base.distance_m, dtype=float, copy=True)
         codes = np.full((n, n), CELL_MODEL, dtype=np.uint8)
@@ -148,6 +163,7 @@ class OneMapTravelTimes(TravelTimes):
                 f"({base.source}): {unavailable or first}"
             )
         provenance: dict[str, Any] = {
+            **base.provenance,  # the model's version, error and departure buckets stay visible
             "strategy": "onemap_budget",
             "model": base.source,
             "call_budget": self.call_budget,
@@ -250,10 +266,11 @@ class OneMapTravelTimes(TravelTimes):
 def travel_times_for(env: str, app_db: AppDatabase) -> TravelTimes:
     """The travel times each environment uses (resources.py calls this).
 
-    ``local`` without ONEMAP_EMAIL/ONEMAP_PASSWORD: the curve alone. Otherwise OneMap for up to
-    SGROUTE_ONEMAP_CALL_BUDGET pairs per matrix (default 600) and the curve for the rest.
+    ``local`` without ONEMAP_EMAIL/ONEMAP_PASSWORD: the travel-time model alone. Otherwise OneMap for up to
+    SGROUTE_ONEMAP_CALL_BUDGET pairs per matrix (default 600) and the model for the rest.
     """
-    model = CurveTravelTimes()
+    # The active trained travel-time model (the shipped default until observations train a new version).
+    model = ModelTravelTimes(store=TravelTimeModelStore(app_db=app_db))
     if env == "local" and not onemap_credentials_set():
         return model
     return OneMapTravelTimes(

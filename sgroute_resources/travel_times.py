@@ -5,16 +5,31 @@ from abc import abstractmethod
 import numpy as np
 from dagster import ConfigurableResource
 
-from sgroute_assets.domain.travel_time import TravelMatrix, estimate_matrix
+from sgroute_assets.domain.travel_time import LegTiming, TravelMatrix, estimate_matrix
 
 
 class TravelTimes(ConfigurableResource):
     @abstractmethod
-    def matrix(self, node_ids: list[str], lats: np.ndarray, lons: np.ndarray, depot_name: str) -> TravelMatrix: ...
+    def matrix(
+        self,
+        node_ids: list[str],
+        lats: np.ndarray,
+        lons: np.ndarray,
+        depot_name: str,
+        timing: LegTiming | None = None,
+    ) -> TravelMatrix:
+        """Node 0 is the depot; ``timing`` lets time-aware sources predict each leg at its departure."""
 
 
 class CurveTravelTimes(TravelTimes):
     """The fitted haversine curve: good to ~12 % on real OneMap drive times, needs no service."""
 
-    def matrix(self, node_ids: list[str], lats: np.ndarray, lons: np.ndarray, depot_name: str) -> TravelMatrix:
+    def matrix(
+        self,
+        node_ids: list[str],
+        lats: np.ndarray,
+        lons: np.ndarray,
+        depot_name: str,
+        timing: LegTiming | None = None,
+    ) -> TravelMatrix:
         return estimate_matrix(node_ids, lats, lons, depot_name=depot_name)

@@ -23,6 +23,7 @@ from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.app_tables import ObservedTravelTime, OdCache
 from sgroute_resources.onemap_client import OneMapClient
 from sgroute_resources.onemap_travel_times import OneMapTravelTimes, observation_ref, travel_times_for
+from sgroute_resources.travel_time_model_store import ModelTravelTimes
 from sgroute_resources.travel_times import CurveTravelTimes
 
 
@@ -180,13 +181,14 @@ def test_od_cache_and_observations_are_insert_if_absent_on_postgres(fake_onemap,
         assert db.scalar(select(func.count()).select_from(ObservedTravelTime)) == 21
 
 
-def test_factory_uses_the_curve_without_credentials(monkeypatch, app_db_url):
+def test_factory_uses_the_trained_model_without_credentials(monkeypatch, app_db_url):
     monkeypatch.delenv("ONEMAP_EMAIL", raising=False)
     monkeypatch.delenv("ONEMAP_PASSWORD", raising=False)
     db = AppDatabase(url=app_db_url)
-    assert isinstance(travel_times_for("local", db), CurveTravelTimes)
+    assert isinstance(travel_times_for("local", db), ModelTravelTimes)
     monkeypatch.setenv("ONEMAP_EMAIL", EMAIL)
     monkeypatch.setenv("ONEMAP_PASSWORD", PASSWORD)
     monkeypatch.setenv("SGROUTE_ONEMAP_CALL_BUDGET", "123")
     tt = travel_times_for("local", db)
     assert isinstance(tt, OneMapTravelTimes) and tt.call_budget == 123 and tt.departure_hour == 8
+    assert isinstance(tt.model, ModelTravelTimes)  # the model fills what OneMap is not asked for

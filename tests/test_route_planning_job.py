@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pytest
 
 from sgroute_assets.definitions import ROUTE_ASSETS, defs
@@ -150,3 +151,48 @@ def test_stops_without_coordinates_are_reported_not_invented(local_env, tmp_path
         assert attention.stop.stop_ref == "A2" and "no geocoder is configured" in attention.reason
         plan = result.asset_value("route_plan")
         assert [v.stop.stop_ref for r in plan.routes for v in r.visits] == ["A1"]
+
+
+def test_a_time_aware_model_makes_morning_and_evening_plans_differ(local_env, tmp_path, shared_dir):
+    """The matrix is predicted at each leg's departure bucket, and the plan takes its shift from the matrix."""
+    import pandas as pd
+
+    from sgroute_assets.domain.travel_time_model import Observations, TrainingConfig, fit_model
+
+    drive = pd.read_csv(shared_dir / "data" / "onemap_drive_times.csv").sample(300, random_state=5)
+    rush = drive.assign(actual_duration_s=drive.actual_duration_s * 1.3, timestamp_iso="2026-03-03T08:10:00+08:00")
+    night = drive.assign(timestamp_iso="2026-03-03T22:10:00+08:00")
+    config = TrainingConfig(area_step=0.08, corridor_step=0.04, corridor_samples=6, calibration_folds=3)
+    model = fit_model(Observations.from_frame(pd.concat([rush, night], ignore_index=True)), config, cv_folds=None)
+    assert model.time_aware
+    local_env["travel_time_model_store"].register(model, artifact_uri=None, activate=True)
+
+    name = "orchard_central_deliveries.csv"
+    shutil.copy(DEMO / name, tmp_path / "inbox" / name)
+    plans = {}
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("stop_files", [name])
+        for start, end in (("07:00", "13:00"), ("19:00", "23:59")):
+            run_config = {
+                "ops": {
+                    "travel_time_matrix": {"config": {"shift_start": start, "shift_end": end}},
+                    "route_plan": {"config": {"solver_time_limit_s": 1.0, "max_route_minutes": 400}},
+                }
+            }
+            result = dg.materialize(
+                [*ROUTE_ASSETS, has_valid_stops],
+                resources=local_env,
+                instance=instance,
+                partition_key=name,
+                run_config=run_config,
+            )
+            assert result.success
+            matrix = result.asset_value("travel_time_matrix")
+            plans[start] = (matrix, result.asset_value("route_plan"))
+    (am_matrix, am_plan), (pm_matrix, pm_plan) = plans["07:00"], plans["19:00"]
+    assert am_matrix.source == pm_matrix.source == f"travel_time_model:{model.version}"
+    off = ~np.eye(am_matrix.size, dtype=bool)
+    assert np.median(am_matrix.duration_s[off] / pm_matrix.duration_s[off]) > 1.15
+    assert am_plan.fleet.shift_start_min == 7 * 60 and pm_plan.fleet.shift_start_min == 19 * 60
+    assert all(r.start_s >= 19 * 3600 for r in pm_plan.routes)
+    assert am_plan.total_duration_s > 0 and pm_plan.total_duration_s > 0

@@ -54,6 +54,24 @@ CELL_SAME = 3  # the diagonal, or two nodes at the same (rounded) point: zero
 CELL_SOURCE_NAMES = ("model", "onemap", "cache", "same")
 
 
+@dataclass(frozen=True)
+class LegTiming:
+    """When the legs of a plan are driven: the shift, the day and what the stops ask for.
+
+    Time-aware models predict each leg at its departure bucket (shift start plus the expected time into the
+    route); the route plan takes its shift from here so both always agree.
+    """
+
+    shift_start_min: int
+    shift_end_min: int
+    day_of_week: int | None = None  # 0 = Monday; None = the model's average day
+    plan_date: str | None = None
+    vehicles: int = 1
+    service_min: tuple[int, ...] = ()
+    tw_start_min: tuple[int | None, ...] = ()
+    tw_end_min: tuple[int | None, ...] = ()
+
+
 @dataclass
 class TravelMatrix:
     """Square matrices over ``node_ids`` (node 0 is the depot). Seconds and metres, float."""
@@ -69,6 +87,7 @@ class TravelMatrix:
     cell_source: np.ndarray | None = None
     # How the matrix was built (calls, budget, fallback reason...), shown as asset metadata.
     provenance: dict[str, Any] = field(default_factory=dict)
+    timing: LegTiming | None = None
 
     @property
     def size(self) -> int:
