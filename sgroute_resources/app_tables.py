@@ -214,6 +214,8 @@ class ObservedTravelTime(Base):
     __table_args__ = (
         UniqueConstraint("source", "source_ref", name="uq_observed_travel_times_source_ref"),
         Index("ix_observed_travel_times_observed_at", "observed_at"),
+        # Training and drift read "what arrived since version X was trained", newest first.
+        Index("ix_observed_travel_times_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -253,4 +255,5 @@ class DriftReport(Base):
     median_ratio: Mapped[float | None] = mapped_column(Float)
     psi: Mapped[dict] = mapped_column(JSON, default=dict)
     severity: Mapped[str] = mapped_column(String(16))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)  # reasons, thresholds, median APE, baseline MAPE
     retrain_triggered: Mapped[bool] = mapped_column(Boolean, default=False)

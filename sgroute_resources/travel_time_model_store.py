@@ -194,6 +194,13 @@ class TravelTimeModelStore(ConfigurableResource):
                 median_ratio=result.median_ratio,
                 psi=dict(result.psi),
                 severity=result.severity,
+                details={
+                    "reasons": list(result.reasons),
+                    "thresholds": dict(result.thresholds),
+                    "median_ape": result.median_ape,
+                    "baseline_mape": result.baseline_mape,
+                    "psi_graded": result.psi_graded,
+                },
                 retrain_triggered=False,
             )
             db.add(row)

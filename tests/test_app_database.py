@@ -64,7 +64,7 @@ def test_upgrade_downgrade_upgrade_and_no_drift_from_the_models(any_db_url):
     assert migrations.current(any_db_url) is None
     migrations.upgrade(any_db_url)
     assert APP_TABLES <= _tables(any_db_url)
-    assert migrations.current(any_db_url) == "0001_app_tables"
+    assert migrations.current(any_db_url) == "0002_drift_details"
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_dagster_storage_on_postgres_beside_the_app_schema(pg_env, tmp_path, mon
     assert status == ("SUCCESS",)
     assert versions == [("dagster",), ("public",)]
     assert public_runs == (0,) and plans == (1,)
-    assert migrations.current(pg_env["url"]) == "0001_app_tables"
+    assert migrations.current(pg_env["url"]) == "0002_drift_details"
 
 
 def _import_definitions(env: dict) -> subprocess.CompletedProcess:
@@ -222,8 +222,28 @@ def test_cli_db_upgrade_and_downgrade(tmp_path):
     env = {**os.environ, "DATABASE_URL": url, "DAGSTER_HOME": str(tmp_path)}
     sgroute = str(Path(sys.executable).with_name("sgroute"))
     up = subprocess.run([sgroute, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
-    assert up.returncode == 0 and "at revision 0001_app_tables" in up.stdout
+    assert up.returncode == 0 and "at revision 0002_drift_details" in up.stdout
     assert APP_TABLES <= _tables(url)
     down = subprocess.run([sgroute, "db", "downgrade", "base"], env=env, capture_output=True, text=True, timeout=120)
     assert down.returncode == 0 and "base (empty)" in down.stdout
     assert not (APP_TABLES & _tables(url))
+
+
+def test_upgrading_keeps_existing_rows(any_db_url):
+    """0001 -> 0002 adds drift_reports.details to a table that already has reports."""
+    from sqlalchemy import text
+
+    migrations.upgrade(any_db_url, "0001_app_tables")
+    with engine_for(any_db_url).begin() as conn:
+        conn.execute(
+            text(
+                "insert into drift_reports (model_version, created_at, n_observations, psi, severity, "
+                "retrain_triggered) values ('v1', CURRENT_TIMESTAMP, 40, '{}', 'WARN', false)"
+            )
+        )
+    migrations.upgrade(any_db_url)
+    with engine_for(any_db_url).connect() as conn:
+        rows = conn.execute(text("select model_version, severity, details from drift_reports")).all()
+    assert len(rows) == 1 and rows[0][:2] == ("v1", "WARN")
+    assert rows[0][2] in ({}, "{}")
+    assert _autogenerate_diff(any_db_url) == []
