@@ -36,16 +36,20 @@ def _print_table(report: ValidationReport) -> None:
             print(f"{r.row:>5}  {(r.stop_ref or '')[:16]:<16} {'INVALID':<8} {'':<11} {'':<7} {details}")
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    path = Path(args.file)
+def validate_path(path: Path) -> ValidationReport | None:
+    """Read and validate a stop file; None, after saying why on stderr, when it cannot be read at all."""
     try:
-        data = path.read_bytes()
-        report = validate_file(path.name, data)
+        return validate_file(path.name, path.read_bytes())
     except OSError as exc:
         print(f"{path}: cannot read the file ({exc.strerror})", file=sys.stderr)
-        return EXIT_UNREADABLE
     except StopFileError as exc:
         print(str(exc), file=sys.stderr)
+    return None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    report = validate_path(Path(args.file))
+    if report is None:
         return EXIT_UNREADABLE
     if args.json:
         print(json.dumps(report.to_json(), indent=1))

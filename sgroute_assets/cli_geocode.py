@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from sgroute_assets.domain.geocoding import INVALID, GeocodedStops
-from sgroute_assets.domain.stop_file_reader import StopFileError
 from sgroute_assets.domain.stop_overrides import (
     StopOverrides,
     apply_overrides,
@@ -27,7 +26,6 @@ from sgroute_assets.domain.stop_overrides import (
     parse_overrides,
 )
 from sgroute_assets.domain.stop_schema import Stop, ValidationReport
-from sgroute_assets.domain.stop_validation import validate_file
 
 EXIT_UNREADABLE = 2
 
@@ -144,16 +142,12 @@ def _print_table(out: dict[str, Any]) -> None:
 
 
 def cmd_geocode(args: argparse.Namespace) -> int:
+    from sgroute_assets.cli import validate_path
     from sgroute_resources.app_database import DatabaseConfigError
 
     path = Path(args.file)
-    try:
-        report = validate_file(path.name, path.read_bytes())
-    except OSError as exc:
-        print(f"{path}: cannot read the file ({exc.strerror})", file=sys.stderr)
-        return EXIT_UNREADABLE
-    except StopFileError as exc:
-        print(str(exc), file=sys.stderr)
+    report = validate_path(path)
+    if report is None:
         return EXIT_UNREADABLE
     overrides = _read_overrides(path, args.overrides)
     stops, overridden = apply_overrides(report.valid_stops, overrides)

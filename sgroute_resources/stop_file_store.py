@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +48,17 @@ class StopFileNotFound(LookupError):
     pass
 
 
+def only_match(files: Iterable[StoredFile], partition_key: str, where: str, what: str = "stop file") -> StoredFile:
+    """The one file whose name maps to ``partition_key``; keys come from names, so two names may collide."""
+    matches = [f for f in files if f.partition_key == partition_key]
+    if not matches:
+        raise StopFileNotFound(f"no {what} for partition '{partition_key}' in {where}")
+    if len(matches) > 1:
+        names = ", ".join(sorted(f.name for f in matches))
+        raise StopFileNotFound(f"partition '{partition_key}' matches several {what}s ({names}); rename one")
+    return matches[0]
+
+
 class StopFileStore(ConfigurableResource):
     """Abstract store; subclasses say where the files physically live."""
 
@@ -80,13 +91,7 @@ class StopFileStore(ConfigurableResource):
             hinted = self.stat(name_hint)
             if hinted is not None and hinted.partition_key == partition_key:
                 return hinted
-        matches = [f for f in self.iter_files() if f.supported and f.partition_key == partition_key]
-        if not matches:
-            raise StopFileNotFound(f"no stop file for partition '{partition_key}' in {self.describe()}")
-        if len(matches) > 1:
-            names = ", ".join(sorted(f.name for f in matches))
-            raise StopFileNotFound(f"partition '{partition_key}' matches several files ({names}); rename one")
-        return matches[0]
+        return only_match((f for f in self.iter_files() if f.supported), partition_key, self.describe())
 
 
 def repo_root() -> Path:

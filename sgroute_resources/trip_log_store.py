@@ -11,18 +11,13 @@ from pathlib import Path
 from dagster import ConfigurableResource, ResourceDependency
 from dagster_gcp import GCSResource
 
-from sgroute_assets.domain.partition_keys import partition_key_for
-from sgroute_resources.stop_file_store import StoredFile
+from sgroute_resources.stop_file_store import StoredFile, only_match
 
 TRIP_LOG_SUFFIXES = (".csv",)
 
 
 def is_trip_log(name: str) -> bool:
     return name.lower().endswith(TRIP_LOG_SUFFIXES) and not name.startswith((".", "~$"))
-
-
-class TripLogNotFound(LookupError):
-    pass
 
 
 class TripLogStore(ConfigurableResource):
@@ -36,13 +31,7 @@ class TripLogStore(ConfigurableResource):
     def describe(self) -> str: ...
 
     def find(self, partition_key: str) -> StoredFile:
-        matches = [f for f in self.list_files() if partition_key_for(f.name) == partition_key]
-        if not matches:
-            raise TripLogNotFound(f"no trip log for partition '{partition_key}' in {self.describe()}")
-        if len(matches) > 1:
-            names = ", ".join(sorted(f.name for f in matches))
-            raise TripLogNotFound(f"partition '{partition_key}' matches several trip logs ({names}); rename one")
-        return matches[0]
+        return only_match(self.list_files(), partition_key, self.describe(), what="trip log")
 
 
 class LocalTripLogStore(TripLogStore):

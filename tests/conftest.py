@@ -221,3 +221,12 @@ def gcs_bucket(gcs_emulator):
     client = storage.Client(project="sgroute-test")
     bucket = client.create_bucket(f"sgroute-{uuid.uuid4().hex[:10]}")
     return bucket
+
+
+@pytest.fixture
+def fake_onemap():
+    """A fresh loopback server speaking OneMap's API per test (tests/onemap_fake_server.py), stopped afterwards."""
+    from onemap_fake_server import running_fake_onemap
+
+    with running_fake_onemap() as state:
+        yield state

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 
 import pytest
 from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, running_fake_onemap
@@ -17,13 +16,6 @@ from sgroute_resources.onemap_client import (
     parse_expiry,
     parse_retry_after,
 )
-
-
-@pytest.fixture
-def fake_onemap() -> Iterator[FakeOneMap]:
-    """A fresh fake OneMap on loopback per test, stopped afterwards."""
-    with running_fake_onemap() as state:
-        yield state
 
 
 def client(fake: FakeOneMap, **settings) -> OneMapClient:

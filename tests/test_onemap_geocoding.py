@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, place, running_fake_onemap
+from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, place
 from sqlalchemy import func, select
 
 from sgroute_assets.domain import geocode_matching as gm
@@ -25,13 +23,6 @@ from sgroute_resources.app_tables import GeocodeCache
 from sgroute_resources.geocoder import FileCoordinatesGeocoder
 from sgroute_resources.onemap_client import OneMapClient
 from sgroute_resources.onemap_geocoder import OneMapGeocoder, geocoder_for
-
-
-@pytest.fixture
-def fake_onemap() -> Iterator[FakeOneMap]:
-    """A fresh fake OneMap on loopback per test, stopped afterwards."""
-    with running_fake_onemap() as state:
-        yield state
 
 
 def cand(address: str, lat: float, lon: float, postal: str | None = None, blk: str | None = None) -> gm.Candidate:

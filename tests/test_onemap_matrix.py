@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
-from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, fake_route, running_fake_onemap
+from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, fake_route
 from sqlalchemy import func, select
 
 from sgroute_assets.domain.matrix_sources import neighbour_ranks, priority_pairs
@@ -25,13 +23,6 @@ from sgroute_resources.onemap_client import OneMapClient
 from sgroute_resources.onemap_travel_times import OneMapTravelTimes, observation_ref, travel_times_for
 from sgroute_resources.travel_time_model_store import ModelTravelTimes
 from sgroute_resources.travel_times import CurveTravelTimes
-
-
-@pytest.fixture
-def fake_onemap() -> Iterator[FakeOneMap]:
-    """A fresh fake OneMap on loopback per test, stopped afterwards."""
-    with running_fake_onemap() as state:
-        yield state
 
 
 def points(sg_points, n: int, seed: int = 3) -> tuple[list[str], np.ndarray, np.ndarray]:

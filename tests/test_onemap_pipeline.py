@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, place, running_fake_onemap, synthetic_place
+from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, place, synthetic_place
 
 from sgroute_assets import cli_geocode
 from sgroute_assets.definitions import ROUTE_ASSETS
@@ -23,13 +22,6 @@ from sgroute_resources.travel_times import CurveTravelTimes
 
 FAST = {"ops": {"route_plan": {"config": {"solver_time_limit_s": 1.0}}}}
 NAME = "onemap_week.csv"
-
-
-@pytest.fixture
-def fake_onemap() -> Iterator[FakeOneMap]:
-    """A fresh fake OneMap on loopback per test, stopped afterwards."""
-    with running_fake_onemap() as state:
-        yield state
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ the bytes here.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -27,12 +26,12 @@ from typing import Protocol
 from .geocoding import OK, GeocodedStop, GeocodedStops
 from .stop_file_reader import StopFileError, read_stop_file
 from .stop_schema import SG_LAT_MAX, SG_LAT_MIN, SG_LON_MAX, SG_LON_MIN, Stop
+from .stop_validation import is_null_text, parse_float
 
 OVERRIDES_MARK = ".overrides"
 OVERRIDE_SUFFIXES = (".csv", ".xlsx")
 MANUAL = "manual"
 _POSTAL = re.compile(r"^(?:s|singapore)?\s*\(?\s*(\d{6})\s*\)?$", re.IGNORECASE)
-_NULL_TEXT = {"", "n/a", "na", "nan", "none", "null", "<na>", "-", "--", "nil"}
 
 
 @dataclass(frozen=True)
@@ -89,18 +88,6 @@ def overrides_names_for(stop_file_name: str) -> list[str]:
     return [f"{stem}{OVERRIDES_MARK}{suffix}" for suffix in OVERRIDE_SUFFIXES]
 
 
-def _null(text: str) -> bool:
-    return text.strip().lower() in _NULL_TEXT
-
-
-def _float(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
 def parse_overrides(name: str, data: bytes) -> StopOverrides:
     """Read an overrides file; every unusable row becomes an issue naming its row (header = row 1)."""
     out = StopOverrides(file=name)
@@ -131,22 +118,22 @@ def parse_overrides(name: str, data: bytes) -> StopOverrides:
         address_text, postal_text = cell(raw.cells, "address"), cell(raw.cells, "postal_code")
         problems: list[str] = []
         lat = lon = None
-        if _null(lat_text) != _null(lon_text):
+        if is_null_text(lat_text) != is_null_text(lon_text):
             problems.append("lat and lon must be given together")
-        elif not _null(lat_text):
-            lat, lon = _float(lat_text), _float(lon_text)
+        elif not is_null_text(lat_text):
+            lat, lon = parse_float(lat_text), parse_float(lon_text)
             if lat is None or lon is None:
                 problems.append(f"lat/lon '{lat_text}', '{lon_text}' are not numbers")
             elif not (SG_LAT_MIN <= lat <= SG_LAT_MAX and SG_LON_MIN <= lon <= SG_LON_MAX):
                 problems.append(f"lat {lat}, lon {lon} is outside Singapore")
         postal = None
-        if not _null(postal_text):
+        if not is_null_text(postal_text):
             match = _POSTAL.match(postal_text)
             if match:
                 postal = match.group(1)
             else:
                 problems.append(f"postal code '{postal_text}' must be 6 digits")
-        address = None if _null(address_text) else " ".join(address_text.split())
+        address = None if is_null_text(address_text) else " ".join(address_text.split())
         if not problems and lat is None and address is None and postal is None:
             problems.append("give lat/lon to pin the stop, or a corrected address or postal code")
         if ref in out.overrides:

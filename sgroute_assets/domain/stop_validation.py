@@ -75,7 +75,8 @@ def _cell(cells: list[str], index: dict[str, int], column: str) -> str:
     return value.strip() if isinstance(value, str) else str(value).strip()
 
 
-def _is_null(text: str) -> bool:
+def is_null_text(text: str) -> bool:
+    """Blank, N/A and friends: what planners type for "nothing here"."""
     return text.strip().lower() in _NULL_TEXT
 
 
@@ -103,7 +104,7 @@ def _validate_row(
         err("stop_ref", f"stop_ref is {len(stop_ref)} characters long; the limit is {MAX_STOP_REF_LENGTH}")
 
     address_text = _cell(cells, index, "address")
-    address = None if _is_null(address_text) else " ".join(address_text.split())
+    address = None if is_null_text(address_text) else " ".join(address_text.split())
 
     postal_code = _postal_code(_cell(cells, index, "postal_code"), err)
     lat, lon = _coordinates(_cell(cells, index, "lat"), _cell(cells, index, "lon"), err)
@@ -116,10 +117,10 @@ def _validate_row(
     tw_start, tw_end = _time_window(_cell(cells, index, "tw_start"), _cell(cells, index, "tw_end"), err)
     phone = _phone(_cell(cells, index, "phone"), err)
     contact_text = _cell(cells, index, "contact_name")
-    contact = None if _is_null(contact_text) else contact_text
+    contact = None if is_null_text(contact_text) else contact_text
 
     has_location = bool(address) or postal_code is not None or (lat is not None and lon is not None)
-    location_given = any(not _is_null(_cell(cells, index, c)) for c in ("address", "postal_code", "lat", "lon"))
+    location_given = any(not is_null_text(_cell(cells, index, c)) for c in ("address", "postal_code", "lat", "lon"))
     if not has_location and not location_given:
         err("address", "no location: give an address, a postal code or a lat/lon pair")
 
@@ -145,7 +146,7 @@ def _validate_row(
 
 
 def _postal_code(text: str, err) -> str | None:
-    if _is_null(text):
+    if is_null_text(text):
         return None
     match = _POSTAL.match(text)
     if not match:
@@ -158,7 +159,7 @@ def _postal_code(text: str, err) -> str | None:
     return match.group(1)
 
 
-def _float(text: str) -> float | None:
+def parse_float(text: str) -> float | None:
     try:
         value = float(text)
     except ValueError:
@@ -167,14 +168,14 @@ def _float(text: str) -> float | None:
 
 
 def _coordinates(lat_text: str, lon_text: str, err) -> tuple[float | None, float | None]:
-    lat_blank, lon_blank = _is_null(lat_text), _is_null(lon_text)
+    lat_blank, lon_blank = is_null_text(lat_text), is_null_text(lon_text)
     if lat_blank and lon_blank:
         return None, None
     if lat_blank or lon_blank:
         missing = "lat" if lat_blank else "lon"
         err(missing, "lat and lon must be given together (or both left empty)")
         return None, None
-    lat, lon = _float(lat_text), _float(lon_text)
+    lat, lon = parse_float(lat_text), parse_float(lon_text)
     if lat is None:
         err("lat", f"lat '{lat_text}' is not a number")
     if lon is None:
@@ -195,7 +196,7 @@ def _coordinates(lat_text: str, lon_text: str, err) -> tuple[float | None, float
 
 
 def _non_negative_int(text: str, column: str, label: str, err) -> int | None:
-    if _is_null(text):
+    if is_null_text(text):
         return None
     cleaned = text.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+", text) else text
     if not _INTEGER.match(cleaned):
@@ -217,14 +218,14 @@ def parse_clock(text: str) -> int | None:
         if minutes > 59 or seconds > 59 or hours > 24 or (hours == 24 and (minutes or seconds)):
             return None
         return hours * 60 + minutes
-    fraction = _float(text)
+    fraction = parse_float(text)
     if fraction is not None and 0 <= fraction < 1 and "." in text:
         return int(round(fraction * 24 * 60))
     return None
 
 
 def _time_window(start_text: str, end_text: str, err) -> tuple[int | None, int | None]:
-    start_blank, end_blank = _is_null(start_text), _is_null(end_text)
+    start_blank, end_blank = is_null_text(start_text), is_null_text(end_text)
     start = end = None
     bad = False
     if not start_blank:
@@ -250,7 +251,7 @@ def _time_window(start_text: str, end_text: str, err) -> tuple[int | None, int |
 
 
 def _phone(text: str, err) -> str | None:
-    if _is_null(text):
+    if is_null_text(text):
         return None
     if re.search(r"[A-Za-z]", text):
         err("phone", f"phone '{text}' contains letters")
