@@ -10,7 +10,7 @@ from sgroute_assets.domain.geocoding import GeocodedStops
 from sgroute_assets.domain.travel_time import LegTiming, TravelMatrix
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.planning_config import FleetConfig, PlanningDayConfig, clock_minutes, plan_day_of_week
-from sgroute_assets.stop_assets import GROUP
+from sgroute_assets.stop_assets import GROUP, ONEMAP_POOL
 from sgroute_resources.travel_times import TravelTimes
 
 DEPOT_ID = "DEPOT"
@@ -20,6 +20,7 @@ ROAD_TIMES_CHECK = "road_times_from_onemap"
 @dg.asset(
     partitions_def=stop_files,
     group_name=GROUP,
+    pool=ONEMAP_POOL,
     check_specs=[
         dg.AssetCheckSpec(
             ROAD_TIMES_CHECK,

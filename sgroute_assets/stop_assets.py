@@ -20,6 +20,7 @@ from sgroute_resources.partition_records import record_geocoding, replace_valida
 from sgroute_resources.stop_file_store import StopFileNotFound, StopFileStore, content_hash
 
 GROUP = "route_planning"
+ONEMAP_POOL = "onemap"
 SOURCE_NAME_TAG = "sgroute/source_name"  # set by stop_file_sensor on the runs it requests
 
 
@@ -147,6 +148,7 @@ GEOCODER_CHECK = "geocoding_service_reachable"
 @dg.asset(
     partitions_def=stop_files,
     group_name=GROUP,
+    pool=ONEMAP_POOL,  # one OneMap rate limit across parallel partition runs (deploy/dagster.yaml)
     check_specs=[
         dg.AssetCheckSpec(
             GEOCODER_CHECK,
