@@ -144,12 +144,17 @@ def test_bad_files_are_quarantined_with_a_report_and_never_run(gcs_bucket, store
     assert "not UTF-8" in latin["problem"]
 
 
-def test_partition_materialised_with_gcs_io_manager_and_exports_in_the_bucket(gcs_bucket, store, app_db):
+def test_partition_materialised_with_gcs_io_manager_and_exports_in_the_bucket(
+    gcs_bucket, store, app_db, app_db_url, monkeypatch
+):
+    from sgroute_assets.resources import resources_for
+
     name = "east_west_tight_windows.csv"
     upload(gcs_bucket, name, (DEMO / name).read_bytes())
     gcs = GCSResource(project="sgroute-test")
+    monkeypatch.setenv("DATABASE_URL", app_db_url)  # every resource on the test's database, none on the repo's
     resources = {
-        **defs.resources,
+        **resources_for("local"),
         "stop_file_store": store,
         "app_db": app_db,
         "io_manager": CheckedGCSPickleIOManager(gcs=gcs, gcs_bucket=gcs_bucket.name, gcs_prefix="dagster"),

@@ -67,6 +67,7 @@ CURVE_DISTANCE_EXPONENT = 1.02616952
 MIN_DISTANCE_ROWS = 30
 SIGNIFICANT_DIGITS = 7
 CORRIDOR_RASTER = 8  # raster nodes per corridor grid step (see TravelTimeModel._corridor_raster)
+POINT_ROW_WIDTH = 100  # values per JSON list of the point field
 
 
 # --------------------------------------------------------------------------------------------- observations
@@ -185,6 +186,13 @@ class TrainingConfig:
     area_scale: float = 1.0
     corridor_scale: float = 2.0
     time_scale: float = 3.0
+    # Per-location effect shared by origin and destination on a fine tent grid (~830 m): the last-mile access
+    # of a street address, which the 0.04 degree areas average away; it matters most on short legs.
+    point_step: float = 0.0075  # 0 = off
+    point_scale: float = 0.7
+    # Corridor fields times cos/sin of twice the bearing: crossing a place is faster along its expressways.
+    corridor_dir: bool = True
+    corridor_dir_scale: float = 0.5
     clip_mads: float = 2.5  # winsorise log-residuals beyond this many robust SDs (0 = plain least squares)
     calibrate: bool = True
     calibration_folds: int = 5
@@ -201,6 +209,8 @@ class TrainingConfig:
             corridor_samples=self.corridor_samples,
             use_hour=use_hour,
             use_dow=use_dow,
+            point=replace(base.area, step=self.point_step) if self.point_step > 0 else None,
+            corridor_dir=self.corridor_dir,
         )
 
     def to_dict(self) -> dict:
@@ -220,6 +230,9 @@ class LinearPart:
     time: np.ndarray  # coefficients of spec.time_column_names()
     slope_lo: float  # power-law exponent below / above the clamped distance range
     slope_hi: float
+    corridor_s2: np.ndarray = field(default_factory=lambda: np.zeros(0))  # node fields on spec.corridor
+    corridor_c2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    point: np.ndarray = field(default_factory=lambda: np.zeros(0))  # node field on spec.point
 
     def to_dict(self) -> dict:
         return {
@@ -232,7 +245,15 @@ class LinearPart:
             "time": _list(self.time),
             "slope_lo": _round(self.slope_lo),
             "slope_hi": _round(self.slope_hi),
+            "corridor_s2": _list(self.corridor_s2),
+            "corridor_c2": _list(self.corridor_c2),
+            "point": _rows(self.point, self.point_rows),
         }
+
+    @property
+    def point_rows(self) -> int:
+        """Stored as grid rows of a fixed width so that no JSON list is as long as the training data."""
+        return max(1, int(math.ceil(self.point.size / POINT_ROW_WIDTH)))
 
     @classmethod
     def from_dict(cls, data: dict) -> LinearPart:
@@ -246,6 +267,9 @@ class LinearPart:
             time=np.asarray(data["time"], dtype=float),
             slope_lo=float(data["slope_lo"]),
             slope_hi=float(data["slope_hi"]),
+            corridor_s2=np.asarray(data.get("corridor_s2", []), dtype=float),
+            corridor_c2=np.asarray(data.get("corridor_c2", []), dtype=float),
+            point=np.asarray([v for row in data.get("point", []) for v in row], dtype=float),
         )
 
     def rounded(self) -> LinearPart:
@@ -380,6 +404,8 @@ class TravelTimeModel:
         area = self.spec.area
         ao = (area.interpolate(self.duration.area_o, olat, olon), area.interpolate(self.duration.area_d, dlat, dlon))
         corridor = self._corridor_pairs(olat, olon, dlat, dlon)
+        cpp = self._corridor_channels
+        s2, c2 = bearings[2], bearings[3]
         hours = None if depart_hour is None else np.broadcast_to(np.asarray(depart_hour, float), shape).ravel()
         days = None if day_of_week is None else np.broadcast_to(np.asarray(day_of_week, float), shape).ravel()
         log_t = (
@@ -387,10 +413,13 @@ class TravelTimeModel:
             + base @ self.duration.base
             + ao[0]
             + ao[1]
+            + self._point_effect(self.duration, olat, olon, dlat, dlon)
             + corridor[:, 0]
             + lhc * corridor[:, 1]
             + self._time_effect(lhc, hours, days)
         )
+        if cpp == 4:
+            log_t += s2 * corridor[:, 2] + c2 * corridor[:, 3]
         duration = np.exp(log_t + self._extrapolation(h, self.duration)) * self._calibration_factor(lhc)
         if self.distance is not None:
             d = self.distance
@@ -399,9 +428,12 @@ class TravelTimeModel:
                 + base @ d.base
                 + area.interpolate(d.area_o, olat, olon)
                 + area.interpolate(d.area_d, dlat, dlon)
-                + corridor[:, 2]
-                + lhc * corridor[:, 3]
+                + self._point_effect(d, olat, olon, dlat, dlon)
+                + corridor[:, cpp]
+                + lhc * corridor[:, cpp + 1]
             )
+            if cpp == 4:
+                log_d += s2 * corridor[:, 6] + c2 * corridor[:, 7]
             distance = np.exp(log_d + self._extrapolation(h, d))
         else:
             distance = curve_distance_m(h)
@@ -436,8 +468,15 @@ class TravelTimeModel:
         dows = _per_origin(day_of_week, n)
         parts = [self.duration] + ([self.distance] if self.distance is not None else [])
         area = self.spec.area
-        node_o = np.stack([area.interpolate(p.area_o, lats, lons) for p in parts], axis=1).astype(dtype)
-        node_d = np.stack([area.interpolate(p.area_d, lats, lons) for p in parts], axis=1).astype(dtype)
+        node_p = [self._point_node(p, lats, lons) for p in parts]
+        node_o = np.stack(
+            [area.interpolate(p.area_o, lats, lons) + q for p, q in zip(parts, node_p, strict=True)], axis=1
+        )
+        node_d = np.stack(
+            [area.interpolate(p.area_d, lats, lons) + q for p, q in zip(parts, node_p, strict=True)], axis=1
+        )
+        node_o, node_d = node_o.astype(dtype), node_d.astype(dtype)
+        cpp = self._corridor_channels
         raster, stride = self._corridor_raster()
         fx, fy = self.spec.corridor.fractional(lats, lons)
         fx *= CORRIDOR_RASTER
@@ -484,9 +523,11 @@ class TravelTimeModel:
                     + b[7] * c4
                     + node_o[rows, k, None]
                     + node_d[None, :, k]
-                    + acc[..., 2 * k]
-                    + lhc * acc[..., 2 * k + 1]
+                    + acc[..., cpp * k]
+                    + lhc * acc[..., cpp * k + 1]
                 )
+                if cpp == 4:
+                    log_v += s2 * acc[..., 4 * k + 2] + c2 * acc[..., 4 * k + 3]
                 if k == 0 and time is not None:
                     log_v += time
                 value = np.exp(log_v.astype(float) + self._extrapolation(h, part))
@@ -557,14 +598,17 @@ class TravelTimeModel:
             lat = (grid.lat_min + gy * grid.step).ravel()
             lon = (grid.lon_min + gx * grid.step).ravel()
             parts = [self.duration] + ([self.distance] if self.distance is not None else [])
-            fields = [f for p in parts for f in (p.corridor, p.corridor_lh)]
+            names = ("corridor", "corridor_lh") + (
+                ("corridor_s2", "corridor_c2") if self._corridor_channels == 4 else ()
+            )
+            fields = [getattr(p, name) for p in parts for name in names]
             raster = np.stack([grid.interpolate(f, lat, lon) for f in fields], axis=1).astype(np.float32)
             cached = (raster, rx)
             self._cache["raster"] = cached
         return cached
 
     def _corridor_pairs(self, olat, olon, dlat, dlon) -> np.ndarray:
-        """Corridor means per row, columns (duration C1, C2, distance C1, C2), from the raster."""
+        """Corridor means per row, the duration channels then the distance ones (zeros without a distance part)."""
         raster, stride = self._corridor_raster()
         grid = self.spec.corridor
         ox, oy = (v * CORRIDOR_RASTER for v in grid.fractional(olat, olon))
@@ -576,9 +620,24 @@ class TravelTimeModel:
             iy = (oy * (1 - t) + 0.5 + dy * t).astype(np.int64)
             acc += raster[iy * stride + ix]
         acc /= len(ts)
-        if acc.shape[1] == 2:
+        if acc.shape[1] == self._corridor_channels:
             acc = np.concatenate([acc, np.zeros_like(acc)], axis=1)
         return acc
+
+    @property
+    def _corridor_channels(self) -> int:
+        """Raster channels per part: C1, C2 and, with direction-dependent corridors, the two bearing fields."""
+        return 4 if self.spec.corridor_dir else 2
+
+    def _point_node(self, part: LinearPart, lat, lon) -> np.ndarray:
+        """The per-location effect at the points (0 when the model has none)."""
+        grid = self.spec.point
+        if grid is None or part.point.size != grid.size:
+            return np.zeros(np.shape(lat))
+        return grid.interpolate(part.point, lat, lon)
+
+    def _point_effect(self, part: LinearPart, olat, olon, dlat, dlon) -> np.ndarray:
+        return self._point_node(part, olat, olon) + self._point_node(part, dlat, dlon)
 
     def _extrapolation(self, h: np.ndarray, part: LinearPart) -> np.ndarray:
         """Power-law continuation outside [h_lo, h_hi] in log space (0 inside)."""
@@ -801,6 +860,14 @@ def _design(
     )
     add_sparse(blocks["corridor"], idx, w, config.corridor_scale)
     add_sparse(blocks["corridor_lh"], idx, w * lhc[:, None], config.corridor_scale)
+    if spec.corridor_dir:
+        _, _, s2, c2, _, _ = bearing_terms(obs.origin_lat, obs.origin_lon, obs.dest_lat, obs.dest_lon)
+        add_sparse(blocks["corridor_s2"], idx, w * s2[:, None], config.corridor_dir_scale)
+        add_sparse(blocks["corridor_c2"], idx, w * c2[:, None], config.corridor_dir_scale)
+    if spec.point is not None:  # one field for both ends: the duplicate entries of a row are summed
+        for lat, lon in ((obs.origin_lat, obs.origin_lon), (obs.dest_lat, obs.dest_lon)):
+            idx_p, w_p = tent_rows(spec.point, lat, lon)
+            add_sparse(blocks["point"], idx_p, w_p, config.point_scale)
     if with_time and spec.time_column_names():
         add_dense(
             blocks["time"], time_design(spec, lhc, obs.depart_hour, obs.day_of_week, time_fill), config.time_scale
@@ -820,6 +887,9 @@ def _scales(spec: FeatureSpec, config: TrainingConfig, width: int) -> np.ndarray
     scale[blocks["area_d"]] = config.area_scale
     scale[blocks["corridor"]] = config.corridor_scale
     scale[blocks["corridor_lh"]] = config.corridor_scale
+    scale[blocks["corridor_s2"]] = config.corridor_dir_scale
+    scale[blocks["corridor_c2"]] = config.corridor_dir_scale
+    scale[blocks["point"]] = config.point_scale
     if width > blocks["time"].start:
         scale[blocks["time"]] = config.time_scale
     return scale
@@ -859,6 +929,9 @@ def _part_from_coef(
         time=coef[blocks["time"]] if with_time else np.zeros(0),
         slope_lo=float(np.clip(base[0] + 2 * base[1] * lhc_lo, *lo)),
         slope_hi=float(np.clip(base[0] + 2 * base[1] * lhc_hi, *hi)),
+        corridor_s2=coef[blocks["corridor_s2"]],
+        corridor_c2=coef[blocks["corridor_c2"]],
+        point=coef[blocks["point"]],
     )
 
 
@@ -872,6 +945,10 @@ def _coef_from_part(spec: FeatureSpec, part: LinearPart, with_time: bool) -> np.
     coef[blocks["area_d"]] = part.area_d
     coef[blocks["corridor"]] = part.corridor
     coef[blocks["corridor_lh"]] = part.corridor_lh
+    for name in ("corridor_s2", "corridor_c2", "point"):
+        values = getattr(part, name)
+        if values.size == blocks[name].stop - blocks[name].start:
+            coef[blocks[name]] = values
     if with_time and part.time.size == blocks["time"].stop - blocks["time"].start:
         coef[blocks["time"]] = part.time
     return coef
@@ -940,7 +1017,13 @@ def _fit_core(
         timed = ~np.isnan(obs.depart_hour) if spec.use_hour else ~np.isnan(obs.day_of_week)
         full = time_design(spec, lhc[timed], obs.depart_hour[timed], obs.day_of_week[timed], time_fill)
         time_fill = full.mean(axis=0) if full.shape[0] else time_fill
-    compatible = prior is not None and prior.spec.area == spec.area and prior.spec.corridor == spec.corridor
+    compatible = (
+        prior is not None
+        and prior.spec.area == spec.area
+        and prior.spec.corridor == spec.corridor
+        and prior.spec.point == spec.point
+        and prior.spec.corridor_dir == spec.corridor_dir
+    )
     prior_use = prior if compatible else None
     duration = _fit_linear(
         spec,
@@ -1169,3 +1252,8 @@ def _round(value: float) -> float:
 
 def _list(values: np.ndarray) -> list[float]:
     return [_round(v) for v in np.asarray(values, dtype=float).ravel()]
+
+
+def _rows(values: np.ndarray, rows: int) -> list[list[float]]:
+    flat = _list(values)
+    return [flat[i * POINT_ROW_WIDTH : (i + 1) * POINT_ROW_WIDTH] for i in range(rows)] if flat else []
