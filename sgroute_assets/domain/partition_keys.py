@@ -6,6 +6,7 @@ multi-partition dimensions, so keys keep only [A-Za-z0-9_.-].
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import PurePosixPath
 
@@ -17,4 +18,8 @@ def partition_key_for(file_name: str) -> str:
     base = PurePosixPath(file_name.replace("\\", "/")).name
     key = _UNSAFE.sub("_", base).strip("._-")
     key = re.sub(r"\.{2,}", ".", key)
-    return key[:MAX_KEY_LENGTH] or "stop_file"
+    if not re.sub(r"^[A-Za-z0-9]{1,5}$", "", key):
+        # Nothing but an extension survived (a name in Chinese or Tamil, say): keep files apart by a name hash.
+        digest = hashlib.sha1(base.encode("utf-8")).hexdigest()[:8]
+        key = f"stop_file_{digest}" + (f".{key}" if key else "")
+    return key[:MAX_KEY_LENGTH]
