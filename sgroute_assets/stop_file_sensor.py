@@ -22,6 +22,7 @@ import dagster as dg
 from sgroute_assets.domain.stop_file_reader import MAX_FILE_BYTES, StopFileError, read_stop_file
 from sgroute_assets.domain.stop_overrides import is_overrides_file, stop_file_names_for
 from sgroute_assets.jobs import route_planning_job
+from sgroute_assets.partition_run_requests import PartitionRunRequests
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.stop_assets import SOURCE_NAME_TAG
 from sgroute_resources.app_database import AppDatabase
@@ -91,18 +92,24 @@ def _quarantine(context, store: StopFileStore, stored: StoredFile, problem: str)
     context.log.warning(f"quarantined {stored.name}: {problem} ({where})")
 
 
-def _overrides_rerun(store: StopFileStore, cursor: SensorCursor, overrides: StoredFile) -> dg.RunRequest | None:
-    """Re-run the stop file an overrides file belongs to, if that file was already handled."""
+def _overrides_rerun(
+    store: StopFileStore, cursor: SensorCursor, overrides: StoredFile, runs: PartitionRunRequests
+) -> None:
+    """Re-run the stop file an overrides file belongs to, if that file was handled and has no run this tick."""
     for name in stop_file_names_for(overrides.name):
         handled = cursor.files.get(name)
         target = store.stat(name) if handled else None
         if target is None:
             continue
+        key = target.partition_key
+        if runs.claimed_by(key) is not None:
+            return  # its stop file already runs this tick, and reads the overrides when it does
+        runs.claim(key, overrides.name)
         change = overrides.generation or content_hash(store.read(overrides.name))
         version = handled["version"]
-        return dg.RunRequest(
-            partition_key=target.partition_key,
-            run_key=f"{target.partition_key}:{version}:overrides:{change}",
+        runs.request(
+            key,
+            run_key=f"{key}:{version}:overrides:{change}",
             tags={
                 "sgroute/source": target.uri,
                 SOURCE_NAME_TAG: target.name,
@@ -110,7 +117,7 @@ def _overrides_rerun(store: StopFileStore, cursor: SensorCursor, overrides: Stor
                 "sgroute/overrides": overrides.name,
             },
         )
-    return None
+        return
 
 
 @dg.sensor(
@@ -123,18 +130,15 @@ def stop_file_sensor(
     context: dg.SensorEvaluationContext, stop_file_store: StopFileStore, app_db: AppDatabase
 ) -> dg.SensorResult:
     cursor = SensorCursor.load(context.cursor)
-    existing = set(context.instance.get_dynamic_partitions(stop_files.name))  # once per tick, not per file
+    runs = PartitionRunRequests(context, stop_files)
 
-    run_requests: list[dg.RunRequest] = []
-    new_keys: list[str] = []
-    claimed: dict[str, str] = {}
     received: list[tuple[str, StoredFile, str]] = []
     previous_name = cursor.resume_after
     cursor.start_pass()
     listed = 0
     finished_scan = True
     for stored in stop_file_store.iter_files(start_after=cursor.resume_after):
-        if len(run_requests) >= MAX_RUNS_PER_TICK or listed >= MAX_OBJECTS_PER_TICK:
+        if len(runs) >= MAX_RUNS_PER_TICK or listed >= MAX_OBJECTS_PER_TICK:
             finished_scan = False
             break
         listed += 1
@@ -145,11 +149,8 @@ def stop_file_sensor(
             continue
         if is_overrides_file(stored.name):
             # A planner's pins for a stop file: never a partition of its own, but a change re-plans its file.
-            request = _overrides_rerun(stop_file_store, cursor, stored)
+            _overrides_rerun(stop_file_store, cursor, stored, runs)
             cursor.files[stored.name] = {"stamp": stored.stamp, "version": stored.generation or stored.stamp}
-            if request is not None and request.partition_key not in claimed:
-                claimed[request.partition_key] = stored.name
-                run_requests.append(request)
             continue
         if not stored.supported:
             _quarantine(context, stop_file_store, stored, "unsupported file type: upload a .csv or .xlsx file")
@@ -173,24 +174,17 @@ def stop_file_sensor(
             _quarantine(context, stop_file_store, stored, exc.message)
             continue
         key = stored.partition_key
-        if claimed.get(key, stored.name) != stored.name:
-            context.log.error(f"{stored.name} and {claimed[key]} both map to partition {key}; rename one")
+        if not runs.claim(key, stored.name):
             continue
-        claimed[key] = stored.name
-        if key not in existing:
-            new_keys.append(key)
-            existing.add(key)
-        run_requests.append(
-            dg.RunRequest(
-                partition_key=key,
-                run_key=f"{key}:{version}",
-                tags={
-                    "sgroute/source": stored.uri,
-                    SOURCE_NAME_TAG: stored.name,
-                    "sgroute/version": version,
-                    "sgroute/content_hash": digest,
-                },
-            )
+        runs.request(
+            key,
+            run_key=f"{key}:{version}",
+            tags={
+                "sgroute/source": stored.uri,
+                SOURCE_NAME_TAG: stored.name,
+                "sgroute/version": version,
+                "sgroute/content_hash": digest,
+            },
         )
         cursor.files[stored.name] = {"stamp": stored.stamp, "version": version}
         received.append((key, stored, digest))
@@ -214,8 +208,4 @@ def stop_file_sensor(
                     generation=stored.generation,
                     status="received",
                 )
-    return dg.SensorResult(
-        run_requests=run_requests,
-        dynamic_partitions_requests=[stop_files.build_add_request(new_keys)] if new_keys else [],
-        cursor=cursor.dump(),
-    )
+    return runs.result(cursor.dump())

@@ -34,9 +34,9 @@ import dagster as dg
 from pydantic import Field
 
 from sgroute_assets.domain.drift import DriftThresholds, drift_features, drift_plot_png, evaluate_drift
-from sgroute_assets.domain.partition_keys import partition_key_for
 from sgroute_assets.domain.travel_time_model import error_summary, fit_model, load_default_model
 from sgroute_assets.domain.trip_log import parse_trip_log
+from sgroute_assets.partition_run_requests import PartitionRunRequests
 from sgroute_resources.stop_file_store import content_hash
 from sgroute_resources.travel_time_model_store import TravelTimeModelStore
 from sgroute_resources.trip_log_store import TripLogStore, is_trip_log
@@ -159,12 +159,9 @@ def trip_log_sensor(context: dg.SensorEvaluationContext, trip_log_store: TripLog
     listing = [f for f in trip_log_store.list_files() if is_trip_log(f.name)]
     present = {f.name for f in listing}
     state = {name: entry for name, entry in seen.items() if name in present}
-    existing = set(context.instance.get_dynamic_partitions(trip_logs.name))
-    requests: list[dg.RunRequest] = []
-    new_keys: list[str] = []
-    claimed: dict[str, str] = {}
+    runs = PartitionRunRequests(context, trip_logs)
     for stored in listing:
-        if len(requests) >= MAX_RUNS_PER_TICK:
+        if len(runs) >= MAX_RUNS_PER_TICK:
             break
         previous = state.get(stored.name)
         if previous and previous.get("stamp") == stored.stamp:
@@ -173,26 +170,14 @@ def trip_log_sensor(context: dg.SensorEvaluationContext, trip_log_store: TripLog
         if previous and previous.get("hash") == digest:
             state[stored.name] = {"stamp": stored.stamp, "hash": digest}
             continue
-        key = partition_key_for(stored.name)
-        if claimed.setdefault(key, stored.name) != stored.name:
-            context.log.error(f"{stored.name} and {claimed[key]} both map to partition {key}; rename one")
+        key = stored.partition_key
+        if not runs.claim(key, stored.name):
             continue
-        if key not in existing:
-            new_keys.append(key)
-            existing.add(key)
-        requests.append(
-            dg.RunRequest(
-                partition_key=key,
-                run_key=f"{key}:{digest}",
-                tags={"sgroute/source": stored.uri, "sgroute/content_hash": digest},
-            )
+        runs.request(
+            key, run_key=f"{key}:{digest}", tags={"sgroute/source": stored.uri, "sgroute/content_hash": digest}
         )
         state[stored.name] = {"stamp": stored.stamp, "hash": digest}
-    return dg.SensorResult(
-        run_requests=requests,
-        dynamic_partitions_requests=[trip_logs.build_add_request(new_keys)] if new_keys else [],
-        cursor=json.dumps({"v": CURSOR_VERSION, "files": state}, sort_keys=True, separators=(",", ":")),
-    )
+    return runs.result(json.dumps({"v": CURSOR_VERSION, "files": state}, sort_keys=True, separators=(",", ":")))
 
 
 # ---------------------------------------------------------------------------------------------- model
