@@ -230,3 +230,51 @@ def fake_onemap():
 
     with running_fake_onemap() as state:
         yield state
+
+
+@pytest.fixture
+def make_local_resources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The embedded default's resources (what `defs` gets with SGROUTE_ENV=local), on this test's folders and a
+    given app database; extra keyword arguments become environment variables (OneMap settings, say)."""
+    import dagster as dg
+
+    def build(database_url: str, **env: str) -> dict:
+        from sgroute_assets.resources import resources_for
+
+        for name, value in {
+            "SGROUTE_INBOX": str(tmp_path / "inbox"),
+            "SGROUTE_EXPORTS": str(tmp_path / "exports"),
+            "SGROUTE_QUARANTINE": str(tmp_path / "quarantine"),
+            "DATABASE_URL": database_url,
+            **env,
+        }.items():
+            monkeypatch.setenv(name, value)
+        (tmp_path / "inbox").mkdir(exist_ok=True)
+        resources = resources_for("local")
+        resources["io_manager"] = dg.FilesystemIOManager(base_dir=str(tmp_path / "storage"))
+        return resources
+
+    return build
+
+
+@pytest.fixture
+def materialise():
+    """Materialise one stop_files partition through the real route assets and the blocking check."""
+    import dagster as dg
+
+    def run(instance, resources: dict, key: str, run_config: dict | None = None, selection=None):
+        from sgroute_assets.definitions import ROUTE_ASSETS
+        from sgroute_assets.stop_assets import has_valid_stops
+
+        instance.add_dynamic_partitions("stop_files", [key])
+        return dg.materialize(
+            [*ROUTE_ASSETS, has_valid_stops],
+            resources=resources,
+            instance=instance,
+            partition_key=key,
+            run_config=run_config,
+            selection=selection,
+            raise_on_error=False,
+        )
+
+    return run

@@ -68,32 +68,20 @@ def test_upgrade_downgrade_upgrade_and_no_drift_from_the_models(any_db_url):
 
 
 @pytest.fixture
-def pg_env(tmp_path, monkeypatch, pg_database) -> dict:
+def pg_env(make_local_resources, materialise, pg_database) -> dict:
     """Local resources but the app tables on Postgres."""
-    from sgroute_assets.resources import resources_for
-
     migrations.upgrade(pg_database["app_url"])
-    monkeypatch.setenv("DATABASE_URL", pg_database["app_url"])
-    monkeypatch.setenv("SGROUTE_INBOX", str(tmp_path / "inbox"))
-    monkeypatch.setenv("SGROUTE_EXPORTS", str(tmp_path / "exports"))
-    (tmp_path / "inbox").mkdir()
-    resources = resources_for("local")
-    resources["io_manager"] = dg.FilesystemIOManager(base_dir=str(tmp_path / "storage"))
-    return {"resources": resources, "url": pg_database["app_url"], "db": pg_database}
+    resources = make_local_resources(pg_database["app_url"])
+
+    def run(instance, key):
+        result = materialise(instance, resources, key, FAST)
+        assert result.success
+        return result
+
+    return {"resources": resources, "url": pg_database["app_url"], "db": pg_database, "materialise": run}
 
 
-def _materialise(instance, resources, key):
-    from sgroute_assets.definitions import ROUTE_ASSETS
-    from sgroute_assets.stop_assets import has_valid_stops
-
-    instance.add_dynamic_partitions("stop_files", [key])
-    return dg.materialize(
-        [*ROUTE_ASSETS, has_valid_stops],
-        resources=resources,
-        instance=instance,
-        partition_key=key,
-        run_config={"ops": {"route_plan": {"config": {"solver_time_limit_s": 1.0}}}},
-    )
+FAST = {"ops": {"route_plan": {"config": {"solver_time_limit_s": 1.0}}}}
 
 
 def _counts(url: str) -> dict[str, int]:
@@ -109,9 +97,9 @@ def test_a_partition_materialised_twice_leaves_one_set_of_rows(pg_env, tmp_path)
     name = "east_west_tight_windows.csv"
     shutil.copy(DEMO / name, tmp_path / "inbox" / name)
     with dg.instance_for_test() as instance:
-        first = _materialise(instance, pg_env["resources"], name)
+        first = pg_env["materialise"](instance, name)
         once = _counts(pg_env["url"])
-        second = _materialise(instance, pg_env["resources"], name)
+        second = pg_env["materialise"](instance, name)
         twice = _counts(pg_env["url"])
     plan = second.asset_value("route_plan")
     report = first.asset_value("validated_stops")
@@ -130,7 +118,7 @@ def test_a_write_failing_half_way_keeps_the_previous_rows(pg_env, tmp_path):
     name = "orchard_central_deliveries.csv"
     shutil.copy(DEMO / name, tmp_path / "inbox" / name)
     with dg.instance_for_test() as instance:
-        good = _materialise(instance, pg_env["resources"], name).asset_value("route_plan")
+        good = pg_env["materialise"](instance, name).asset_value("route_plan")
     before = _counts(pg_env["url"])
     # A plan that visits one stop on two routes: the insert of the second route's stops violates a unique
     # key after the old plan was deleted and the new plan row, its first route and stops were written.
@@ -165,7 +153,7 @@ def test_dagster_storage_on_postgres_beside_the_app_schema(pg_env, tmp_path, mon
     with dg.DagsterInstance.get() as instance:
         instance.upgrade()
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-        result = _materialise(instance, pg_env["resources"], name)
+        result = pg_env["materialise"](instance, name)
         assert result.success
         run_id = result.run_id
     dsn = f"host={db['host']} port={db['port']} user=postgres dbname={db['name']}"

@@ -10,10 +10,8 @@ import pytest
 from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, place, synthetic_place
 
 from sgroute_assets import cli_geocode
-from sgroute_assets.definitions import ROUTE_ASSETS
 from sgroute_assets.matrix_asset import ROAD_TIMES_CHECK
-from sgroute_assets.resources import resources_for
-from sgroute_assets.stop_assets import GEOCODER_CHECK, has_valid_stops
+from sgroute_assets.stop_assets import GEOCODER_CHECK
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.onemap_client import onemap_client_from_env
 from sgroute_resources.onemap_geocoder import OneMapGeocoder
@@ -61,19 +59,12 @@ OVERRIDES = (
 
 
 @pytest.fixture
-def onemap_resources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_db_url: str, gazetteer: FakeOneMap) -> dict:
-    monkeypatch.setenv("SGROUTE_INBOX", str(tmp_path / "inbox"))
-    monkeypatch.setenv("SGROUTE_EXPORTS", str(tmp_path / "exports"))
-    monkeypatch.setenv("SGROUTE_QUARANTINE", str(tmp_path / "quarantine"))
-    monkeypatch.setenv("DATABASE_URL", app_db_url)
-    monkeypatch.setenv("ONEMAP_BASE_URL", gazetteer.url)
-    monkeypatch.setenv("ONEMAP_EMAIL", EMAIL)
-    monkeypatch.setenv("ONEMAP_PASSWORD", PASSWORD)
-    (tmp_path / "inbox").mkdir()
+def onemap_resources(tmp_path: Path, make_local_resources, app_db_url: str, gazetteer: FakeOneMap) -> dict:
+    resources = make_local_resources(
+        app_db_url, ONEMAP_BASE_URL=gazetteer.url, ONEMAP_EMAIL=EMAIL, ONEMAP_PASSWORD=PASSWORD
+    )
     (tmp_path / "inbox" / NAME).write_text(stop_file(gazetteer))
     (tmp_path / "inbox" / NAME.replace(".csv", ".overrides.csv")).write_text(OVERRIDES)
-    resources = resources_for("local")
-    resources["io_manager"] = dg.FilesystemIOManager(base_dir=str(tmp_path / "storage"))
     db = AppDatabase(url=app_db_url)
     client = onemap_client_from_env(
         requests_per_second=500.0, max_concurrency=8, timeout_s=0.5, max_attempts=2, backoff_initial_s=0.01
@@ -83,17 +74,12 @@ def onemap_resources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_db_url
     return resources
 
 
-def materialise(instance: dg.DagsterInstance, resources: dict, selection=None) -> dg.ExecuteInProcessResult:
-    instance.add_dynamic_partitions("stop_files", [NAME])
-    return dg.materialize(
-        [*ROUTE_ASSETS, has_valid_stops],
-        resources=resources,
-        instance=instance,
-        partition_key=NAME,
-        run_config=FAST if selection is None else None,
-        selection=selection,
-        raise_on_error=False,
-    )
+@pytest.fixture
+def run_partition(materialise):
+    def run(instance, resources: dict, selection=None) -> dg.ExecuteInProcessResult:
+        return materialise(instance, resources, NAME, FAST if selection is None else None, selection)
+
+    return run
 
 
 def checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
@@ -108,9 +94,9 @@ def secrets_absent(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResu
         assert secret not in text
 
 
-def test_partition_planned_with_onemap_then_rerun_makes_no_call(onemap_resources, gazetteer):
+def test_partition_planned_with_onemap_then_rerun_makes_no_call(onemap_resources, gazetteer, run_partition):
     with dg.instance_for_test() as instance:
-        first = materialise(instance, onemap_resources)
+        first = run_partition(instance, onemap_resources)
         assert first.success
         geocoded = first.asset_value("geocoded_stops")
         by = {r.stop.stop_ref: r for r in geocoded.results}
@@ -137,7 +123,7 @@ def test_partition_planned_with_onemap_then_rerun_makes_no_call(onemap_resources
         secrets_absent(instance, first, gazetteer)
 
         gazetteer.reset_log()
-        second = materialise(instance, onemap_resources)
+        second = run_partition(instance, onemap_resources)
         assert second.success
         assert gazetteer.calls() == [] and first_calls > 0
         again = {r.stop.stop_ref: r.source for r in second.asset_value("geocoded_stops").results}
@@ -147,11 +133,11 @@ def test_partition_planned_with_onemap_then_rerun_makes_no_call(onemap_resources
         assert plan.stops_served == second.asset_value("route_plan").stops_served
 
 
-def test_onemap_down_is_flagged_by_non_blocking_checks_not_silent(onemap_resources, gazetteer):
+def test_onemap_down_is_flagged_by_non_blocking_checks_not_silent(onemap_resources, gazetteer, run_partition):
     gazetteer.inject(None, 503, times=-1)
     with dg.instance_for_test() as instance:
         up_to_matrix = dg.AssetSelection.assets("stops", "validated_stops", "geocoded_stops", "travel_time_matrix")
-        result = materialise(instance, onemap_resources, up_to_matrix)
+        result = run_partition(instance, onemap_resources, up_to_matrix)
         assert result.success  # the run goes on with what could be located and the model
         geocoded = result.asset_value("geocoded_stops")
         located = {s.stop_ref for s in geocoded.located}

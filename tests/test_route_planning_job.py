@@ -12,38 +12,16 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from sgroute_assets.definitions import ROUTE_ASSETS, defs
+from sgroute_assets.definitions import defs
 from sgroute_assets.domain.route_plan import RoutePlan
-from sgroute_assets.resources import resources_for
-from sgroute_assets.stop_assets import has_valid_stops
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 FAST = {"ops": {"route_plan": {"config": {"solver_time_limit_s": 2.0}}}}
 
 
 @pytest.fixture
-def local_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_db_url: str) -> dict:
-    monkeypatch.setenv("SGROUTE_INBOX", str(tmp_path / "inbox"))
-    monkeypatch.setenv("SGROUTE_EXPORTS", str(tmp_path / "exports"))
-    monkeypatch.setenv("SGROUTE_QUARANTINE", str(tmp_path / "quarantine"))
-    monkeypatch.setenv("DATABASE_URL", app_db_url)
-    (tmp_path / "inbox").mkdir()
-    resources = resources_for("local")
-    resources["io_manager"] = dg.FilesystemIOManager(base_dir=str(tmp_path / "storage"))
-    return resources
-
-
-def materialise(instance: dg.DagsterInstance, resources: dict, key: str, selection=None):
-    instance.add_dynamic_partitions("stop_files", [key])
-    return dg.materialize(
-        [*ROUTE_ASSETS, has_valid_stops],
-        resources=resources,
-        instance=instance,
-        partition_key=key,
-        run_config=FAST,
-        selection=selection,
-        raise_on_error=False,
-    )
+def local_env(make_local_resources, app_db_url: str) -> dict:
+    return make_local_resources(app_db_url)
 
 
 def test_definitions_load_with_the_contract_names():
@@ -53,11 +31,11 @@ def test_definitions_load_with_the_contract_names():
     assert {"stops", "validated_stops", "geocoded_stops", "travel_time_matrix", "route_plan", "route_exports"} <= keys
 
 
-def test_tight_window_demo_partition_end_to_end(local_env, tmp_path):
+def test_tight_window_demo_partition_end_to_end(local_env, tmp_path, materialise):
     name = "east_west_tight_windows.csv"
     shutil.copy(DEMO / name, tmp_path / "inbox" / name)
     with dg.instance_for_test() as instance:
-        result = materialise(instance, local_env, name)
+        result = materialise(instance, local_env, name, FAST)
         assert result.success
         report = result.asset_value("validated_stops")
         plan: RoutePlan = result.asset_value("route_plan")
@@ -112,22 +90,22 @@ def test_tight_window_demo_partition_end_to_end(local_env, tmp_path):
         assert metadata["stops_dropped"].value == len(plan.dropped)
 
 
-def test_rerun_overwrites_the_same_files(local_env, tmp_path):
+def test_rerun_overwrites_the_same_files(local_env, tmp_path, materialise):
     name = "orchard_central_deliveries.csv"
     shutil.copy(DEMO / name, tmp_path / "inbox" / name)
     with dg.instance_for_test() as instance:
-        assert materialise(instance, local_env, name).success
+        assert materialise(instance, local_env, name, FAST).success
         before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "exports").rglob("*") if p.is_file())
-        assert materialise(instance, local_env, name).success
+        assert materialise(instance, local_env, name, FAST).success
         after = sorted(p.relative_to(tmp_path) for p in (tmp_path / "exports").rglob("*") if p.is_file())
         assert before == after
 
 
-def test_a_file_without_valid_rows_fails_at_the_blocking_check(local_env, tmp_path):
+def test_a_file_without_valid_rows_fails_at_the_blocking_check(local_env, tmp_path, materialise):
     name = "all_bad.csv"
     (tmp_path / "inbox" / name).write_text("stop_ref,postal_code,phone\nA1,123,+44 20 7946 0958\n,,\n")
     with dg.instance_for_test() as instance:
-        result = materialise(instance, local_env, name)
+        result = materialise(instance, local_env, name, FAST)
         assert not result.success
         evaluations = result.get_asset_check_evaluations()
         assert len(evaluations) == 1 and not evaluations[0].passed
@@ -137,13 +115,13 @@ def test_a_file_without_valid_rows_fails_at_the_blocking_check(local_env, tmp_pa
         assert planned == []
 
 
-def test_stops_without_coordinates_are_reported_not_invented(local_env, tmp_path):
+def test_stops_without_coordinates_are_reported_not_invented(local_env, tmp_path, materialise):
     name = "mixed.csv"
     (tmp_path / "inbox" / name).write_text(
         "stop_ref,address,postal_code,lat,lon\nA1,,,1.3000,103.8500\nA2,1 Fullerton Square,049178,,\n"
     )
     with dg.instance_for_test() as instance:
-        result = materialise(instance, local_env, name)
+        result = materialise(instance, local_env, name, FAST)
         assert result.success
         geocoded = result.asset_value("geocoded_stops")
         assert [s.stop_ref for s in geocoded.located] == ["A1"]
@@ -153,7 +131,7 @@ def test_stops_without_coordinates_are_reported_not_invented(local_env, tmp_path
         assert [v.stop.stop_ref for r in plan.routes for v in r.visits] == ["A1"]
 
 
-def test_a_time_aware_model_makes_morning_and_evening_plans_differ(local_env, tmp_path, shared_dir):
+def test_a_time_aware_model_makes_morning_and_evening_plans_differ(local_env, tmp_path, shared_dir, materialise):
     """The matrix is predicted at each leg's departure bucket, and the plan takes its shift from the matrix."""
     import pandas as pd
 
@@ -171,7 +149,6 @@ def test_a_time_aware_model_makes_morning_and_evening_plans_differ(local_env, tm
     shutil.copy(DEMO / name, tmp_path / "inbox" / name)
     plans = {}
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("stop_files", [name])
         for start, end in (("07:00", "13:00"), ("19:00", "23:59")):
             run_config = {
                 "ops": {
@@ -179,13 +156,7 @@ def test_a_time_aware_model_makes_morning_and_evening_plans_differ(local_env, tm
                     "route_plan": {"config": {"solver_time_limit_s": 1.0, "max_route_minutes": 400}},
                 }
             }
-            result = dg.materialize(
-                [*ROUTE_ASSETS, has_valid_stops],
-                resources=local_env,
-                instance=instance,
-                partition_key=name,
-                run_config=run_config,
-            )
+            result = materialise(instance, local_env, name, run_config)
             assert result.success
             matrix = result.asset_value("travel_time_matrix")
             plans[start] = (matrix, result.asset_value("route_plan"))
