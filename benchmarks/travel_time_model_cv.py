@@ -48,8 +48,11 @@ def main() -> int:
 
     results: dict[str, list[dict]] = {"model": [], "loglog": []}
     started = time.perf_counter()
+    out_of_fold = []
     for seed in seeds:
-        results["model"].append(cross_validate(obs, folds=args.folds, seed=seed).summary())
+        cv = cross_validate(obs, folds=args.folds, seed=seed)
+        out_of_fold.append(cv.predicted)
+        results["model"].append(cv.summary())
         results["loglog"].append(loglog_cv(obs, folds=args.folds, seed=seed).summary())
     cv_seconds = time.perf_counter() - started
     fixed = {
@@ -70,6 +73,7 @@ def main() -> int:
     model.predict_plan_matrix(lats, lons, shift_start_min=8 * 60, day_of_week=1, vehicles=10)
     plan_seconds = time.perf_counter() - t0
 
+    bands = error_by_band(obs, out_of_fold)
     summary = {
         "rows": len(obs),
         "folds": args.folds,
@@ -88,6 +92,7 @@ def main() -> int:
         "matrix_seconds_median": round(float(np.median(timings)), 4),
         "plan_matrix_seconds": round(plan_seconds, 4),
         "default_model": {"version": model.version, "cv": model.cv},
+        "model_error_by_band": bands,
     }
     if args.json:
         print(json.dumps(summary, indent=1))
@@ -103,11 +108,52 @@ def main() -> int:
         )
     for kind, s in fixed.items():
         print(f"{kind + ' (no fit)':<32}{s['mape']:>10.2f}{s['median_ape']:>14.2f}{s['mae_s']:>9.1f}")
+    print("where the model's error is (out-of-fold, all shuffles):")
+    for band in bands["bands"]:
+        print(
+            f"  straight line {band['band']:<10} {band['rows']:>5} rows  MAPE {band['mape']:>6.2f} %"
+            f"  {band['share_of_mape']:>5.1f} % of the total"
+        )
+    print(
+        f"  worst 5 % of rows: APE >= {bands['worst_5pct_min_ape']:.1f} %, {bands['worst_5pct_share']:.1f} % of the "
+        f"total; MAPE without them {bands['mape_without_worst_5pct']:.2f} %"
+    )
     print(
         f"matrix {args.nodes}x{args.nodes}: best {min(timings):.3f} s, median {np.median(timings):.3f} s "
         f"(durations + distances); plan matrix with departure buckets {plan_seconds:.3f} s"
     )
     return 0
+
+
+BANDS_KM = ((1, 2), (2, 4), (4, 8), (8, 15), (15, 60))
+
+
+def error_by_band(obs: Observations, predictions: list[np.ndarray]) -> dict:
+    """Where the MAPE comes from: by straight-line distance and from the worst rows (pooled over shuffles)."""
+    actual = np.tile(obs.duration_s, len(predictions))
+    ape = np.abs(np.concatenate(predictions) - actual) / actual * 100.0
+    h_km = np.tile(obs.haversine_m, len(predictions)) / 1000.0
+    total = float(ape.sum())
+    bands = []
+    for lo, hi in BANDS_KM:
+        inside = (h_km >= lo) & (h_km < hi)
+        if inside.any():
+            bands.append(
+                {
+                    "band": f"{lo}-{hi} km",
+                    "rows": int(inside.sum() // len(predictions)),
+                    "mape": round(float(ape[inside].mean()), 2),
+                    "share_of_mape": round(float(ape[inside].sum() / total * 100.0), 1),
+                }
+            )
+    ordered = np.sort(ape)[::-1]
+    worst = max(1, int(round(ordered.size * 0.05)))
+    return {
+        "bands": bands,
+        "worst_5pct_min_ape": round(float(ordered[worst - 1]), 1),
+        "worst_5pct_share": round(float(ordered[:worst].sum() / total * 100.0), 1),
+        "mape_without_worst_5pct": round(float(ordered[worst:].mean()), 2),
+    }
 
 
 if __name__ == "__main__":
