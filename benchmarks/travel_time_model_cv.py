@@ -24,6 +24,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from sgroute_assets.domain.drift import percentage_errors  # noqa: E402
 from sgroute_assets.domain.travel_time_model import (  # noqa: E402
     Observations,
     baseline_predictions,
@@ -130,8 +131,7 @@ BANDS_KM = ((1, 2), (2, 4), (4, 8), (8, 15), (15, 60))
 
 def error_by_band(obs: Observations, predictions: list[np.ndarray]) -> dict:
     """Where the MAPE comes from: by straight-line distance and from the worst rows (pooled over shuffles)."""
-    actual = np.tile(obs.duration_s, len(predictions))
-    ape = np.abs(np.concatenate(predictions) - actual) / actual * 100.0
+    ape = percentage_errors(np.tile(obs.duration_s, len(predictions)), np.concatenate(predictions))
     h_km = np.tile(obs.haversine_m, len(predictions)) / 1000.0
     total = float(ape.sum())
     bands = []

@@ -28,6 +28,14 @@ from .travel_time_features import haversine_m
 FEATURES = ("log_haversine", "origin_lat", "origin_lon", "dest_lat", "dest_lon", "depart_hour")
 HOUR_EDGES = [3.0, 6.0, 9.0, 12.0, 15.0, 18.0, 21.0]  # inner edges of 8 three-hour bands
 PSI_EPSILON = 1e-4
+
+
+def percentage_errors(actual, predicted) -> np.ndarray:
+    """Absolute error of each leg in percent of its actual duration: what MAPE averages, drift and CV alike."""
+    actual = np.asarray(actual, dtype=float)
+    return np.abs(np.asarray(predicted, dtype=float) - actual) / actual * 100.0
+
+
 SEVERITIES = ("SKIPPED", "OK", "WARN", "ERROR")
 
 
@@ -149,7 +157,7 @@ def evaluate_drift(
     if n == 0 or n < t.min_observations:
         result.reasons.append(f"{n} recent observations, fewer than the {t.min_observations} needed to judge drift")
         return result
-    ape = np.abs(predicted - actual) / actual * 100.0
+    ape = percentage_errors(actual, predicted)
     ratio = actual / predicted
     result.mape = round(float(np.mean(ape)), 3)
     result.median_ape = round(float(np.median(ape)), 3)

@@ -1176,15 +1176,13 @@ def cross_validate(
 
 def mape(actual, predicted) -> float:
     """Mean absolute percentage error in percent."""
-    actual = np.asarray(actual, dtype=float)
-    predicted = np.asarray(predicted, dtype=float)
-    return float(np.mean(np.abs(predicted - actual) / actual) * 100.0)
+    return float(np.mean(drift.percentage_errors(actual, predicted)))
 
 
 def error_summary(actual, predicted) -> dict[str, float]:
     actual = np.asarray(actual, dtype=float)
     predicted = np.asarray(predicted, dtype=float)
-    ape = np.abs(predicted - actual) / actual * 100.0
+    ape = drift.percentage_errors(actual, predicted)
     return {
         "n": int(actual.size),
         "mape": round(float(np.mean(ape)), 3),
