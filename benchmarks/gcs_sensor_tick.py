@@ -43,7 +43,7 @@ def run(count: int) -> int:
     from google.cloud import storage
 
     from sgroute_assets.definitions import defs
-    from sgroute_assets.stop_file_sensor import SensorCursor
+    from sgroute_assets.stop_intake.stop_file_sensor import SensorCursor
     from sgroute_resources import migrations
     from sgroute_resources.app_database import AppDatabase
     from sgroute_resources.stop_file_store import GCSStopFileStore

@@ -2,14 +2,14 @@
 
 import dagster as dg
 
-from sgroute_assets.exports_asset import route_exports
-from sgroute_assets.jobs import route_planning_job
-from sgroute_assets.matrix_asset import travel_time_matrix
-from sgroute_assets.plan_asset import route_plan
 from sgroute_assets.resources import current_env, resources_for
-from sgroute_assets.stop_assets import geocoded_stops, has_valid_stops, stops, validated_stops
-from sgroute_assets.stop_file_sensor import stop_file_sensor
-from sgroute_assets.travel_time_model_assets import (
+from sgroute_assets.route_planning.exports_asset import route_exports
+from sgroute_assets.route_planning.jobs import route_planning_job
+from sgroute_assets.route_planning.matrix_asset import travel_time_matrix
+from sgroute_assets.route_planning.plan_asset import route_plan
+from sgroute_assets.stop_intake.assets import geocoded_stops, has_valid_stops, stops, validated_stops
+from sgroute_assets.stop_intake.stop_file_sensor import stop_file_sensor
+from sgroute_assets.travel_time.model_assets import (
     TRAVEL_TIME_MODEL_ASSETS,
     TRAVEL_TIME_MODEL_CHECKS,
     TRAVEL_TIME_MODEL_JOBS,

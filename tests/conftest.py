@@ -264,7 +264,7 @@ def materialise():
 
     def run(instance, resources: dict, key: str, run_config: dict | None = None, selection=None):
         from sgroute_assets.definitions import ROUTE_ASSETS
-        from sgroute_assets.stop_assets import has_valid_stops
+        from sgroute_assets.stop_intake.assets import has_valid_stops
 
         instance.add_dynamic_partitions("stop_files", [key])
         return dg.materialize(

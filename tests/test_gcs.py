@@ -13,8 +13,8 @@ import pytest
 from dagster_gcp import GCSResource
 
 from sgroute_assets.definitions import ROUTE_ASSETS, defs
-from sgroute_assets.stop_assets import has_valid_stops
-from sgroute_assets.stop_file_sensor import MAX_RUNS_PER_TICK, SensorCursor
+from sgroute_assets.stop_intake.assets import has_valid_stops
+from sgroute_assets.stop_intake.stop_file_sensor import MAX_RUNS_PER_TICK, SensorCursor
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.gcs_io_manager import CheckedGCSPickleIOManager, MissingBucketError
 from sgroute_resources.stop_file_store import GCSStopFileStore

@@ -9,9 +9,9 @@ import dagster as dg
 import pytest
 from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, place, synthetic_place
 
-from sgroute_assets import cli_geocode
-from sgroute_assets.matrix_asset import ROAD_TIMES_CHECK
-from sgroute_assets.stop_assets import GEOCODER_CHECK
+from sgroute_assets.cli import geocode as cli_geocode
+from sgroute_assets.route_planning.matrix_asset import ROAD_TIMES_CHECK
+from sgroute_assets.stop_intake.assets import GEOCODER_CHECK
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.onemap_client import onemap_client_from_env
 from sgroute_resources.onemap_geocoder import OneMapGeocoder

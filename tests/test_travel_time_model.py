@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sgroute_assets import cli_eta
+from sgroute_assets.cli import eta as cli_eta
 from sgroute_assets.domain.travel_time_model import (
     DEFAULT_MODEL_PATH,
     Observations,

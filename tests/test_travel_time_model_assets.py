@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sgroute_assets import travel_time_model_assets as tm
 from sgroute_assets.domain.travel_time_model import load_default_model
+from sgroute_assets.travel_time import model_assets as tm
 from sgroute_resources import migrations
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.app_tables import DriftReport, ObservedTravelTime

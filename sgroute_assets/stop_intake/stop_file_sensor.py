@@ -21,10 +21,10 @@ import dagster as dg
 
 from sgroute_assets.domain.stop_file_reader import MAX_FILE_BYTES, StopFileError, read_stop_file
 from sgroute_assets.domain.stop_overrides import is_overrides_file, stop_file_names_for
-from sgroute_assets.jobs import route_planning_job
 from sgroute_assets.partition_run_requests import PartitionRunRequests
 from sgroute_assets.partitions import stop_files
-from sgroute_assets.stop_assets import SOURCE_NAME_TAG
+from sgroute_assets.route_planning.jobs import route_planning_job
+from sgroute_assets.stop_intake.assets import SOURCE_NAME_TAG
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.partition_records import upsert_stop_file
 from sgroute_resources.stop_file_store import StopFileStore, StoredFile, content_hash

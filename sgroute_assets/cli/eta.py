@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-EXIT_UNREADABLE = 2
+from sgroute_assets.cli.validate import EXIT_UNREADABLE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

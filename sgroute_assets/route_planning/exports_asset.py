@@ -7,8 +7,8 @@ import dagster as dg
 from sgroute_assets.domain.exports import render_exports
 from sgroute_assets.domain.route_plan import RoutePlan
 from sgroute_assets.partitions import stop_files
-from sgroute_assets.plan_asset import plan_metadata
-from sgroute_assets.stop_assets import GROUP
+from sgroute_assets.route_planning.plan_asset import plan_metadata
+from sgroute_assets.stop_intake.assets import GROUP
 from sgroute_resources.stop_file_store import StopFileStore
 
 

@@ -3,59 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import warnings
 from pathlib import Path
 
-from sgroute_assets.domain.stop_file_reader import StopFileError
-from sgroute_assets.domain.stop_schema import ValidationReport, format_clock
-from sgroute_assets.domain.stop_validation import validate_file
-
-EXIT_UNREADABLE = 2
-
-
-def _print_table(report: ValidationReport) -> None:
-    print(f"{report.file}: {report.valid_count} valid, {report.invalid_count} invalid rows")
-    for issue in report.file_errors:
-        print(f"  file: {issue.message}")
-    header = f"{'row':>5}  {'stop_ref':<16} {'status':<8} {'window':<11} {'postal':<7} details"
-    print(header)
-    print("-" * len(header))
-    for r in report.rows:
-        if r.valid and r.stop is not None:
-            s = r.stop
-            window = (
-                f"{format_clock(s.tw_start_min)}-{format_clock(s.tw_end_min)}" if s.tw_start_min is not None else ""
-            )
-            where = f"{s.lat:.5f},{s.lon:.5f}" if s.has_coordinates else (s.address or "")
-            print(f"{r.row:>5}  {(r.stop_ref or '')[:16]:<16} {'ok':<8} {window:<11} {s.postal_code or '':<7} {where}")
-        else:
-            details = "; ".join(f"{e.column or 'row'}: {e.message}" for e in r.errors)
-            print(f"{r.row:>5}  {(r.stop_ref or '')[:16]:<16} {'INVALID':<8} {'':<11} {'':<7} {details}")
-
-
-def validate_path(path: Path) -> ValidationReport | None:
-    """Read and validate a stop file; None, after saying why on stderr, when it cannot be read at all."""
-    try:
-        return validate_file(path.name, path.read_bytes())
-    except OSError as exc:
-        print(f"{path}: cannot read the file ({exc.strerror})", file=sys.stderr)
-    except StopFileError as exc:
-        print(str(exc), file=sys.stderr)
-    return None
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    report = validate_path(Path(args.file))
-    if report is None:
-        return EXIT_UNREADABLE
-    if args.json:
-        print(json.dumps(report.to_json(), indent=1))
-    else:
-        _print_table(report)
-    return 0
+from sgroute_assets.cli import eta as cli_eta
+from sgroute_assets.cli import geocode as cli_geocode
+from sgroute_assets.cli.validate import cmd_validate
 
 
 def ensure_dagster_home() -> Path:
@@ -104,8 +59,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     migrations.upgrade(_database_url())  # the embedded default's SQLite schema, by migration like everywhere
 
+    from sgroute_assets.cli.demo import DEMO_DIR, describe, drop_demo_files, run_sensor_and_jobs
     from sgroute_assets.definitions import defs
-    from sgroute_assets.demo import DEMO_DIR, describe, drop_demo_files, run_sensor_and_jobs
 
     store = defs.resources["stop_file_store"]
     names = drop_demo_files(store, Path(args.demo_dir) if args.demo_dir else DEMO_DIR)
@@ -129,11 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file")
     validate.add_argument("--json", action="store_true", help="machine-readable report")
     validate.set_defaults(func=cmd_validate)
-    from sgroute_assets import cli_geocode
-
     cli_geocode.register(sub)
-    from sgroute_assets import cli_eta
-
     cli_eta.register(sub)
     db = sub.add_parser("db", help="app database migrations against DATABASE_URL")
     db_sub = db.add_subparsers(dest="db_command", required=True)

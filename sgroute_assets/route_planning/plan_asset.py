@@ -11,8 +11,8 @@ from sgroute_assets.domain.plan_summary import plan_markdown
 from sgroute_assets.domain.route_plan import RoutePlan, plan_routes
 from sgroute_assets.domain.travel_time import TravelMatrix
 from sgroute_assets.partitions import stop_files
-from sgroute_assets.planning_config import FleetConfig
-from sgroute_assets.stop_assets import GROUP
+from sgroute_assets.route_planning.planning_config import FleetConfig
+from sgroute_assets.stop_intake.assets import GROUP
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.partition_records import replace_plan
 from sgroute_resources.solver_settings import RoutingSolver

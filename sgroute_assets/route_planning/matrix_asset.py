@@ -9,8 +9,13 @@ import numpy as np
 from sgroute_assets.domain.geocoding import GeocodedStops
 from sgroute_assets.domain.travel_time import LegTiming, TravelMatrix
 from sgroute_assets.partitions import stop_files
-from sgroute_assets.planning_config import FleetConfig, PlanningDayConfig, clock_minutes, plan_day_of_week
-from sgroute_assets.stop_assets import GROUP, ONEMAP_POOL
+from sgroute_assets.route_planning.planning_config import (
+    FleetConfig,
+    PlanningDayConfig,
+    clock_minutes,
+    plan_day_of_week,
+)
+from sgroute_assets.stop_intake.assets import GROUP, ONEMAP_POOL
 from sgroute_resources.travel_times import TravelTimes
 
 DEPOT_ID = "DEPOT"

@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from sgroute_assets.cli.validate import EXIT_UNREADABLE, validate_path
 from sgroute_assets.domain.geocoding import INVALID, GeocodedStops
 from sgroute_assets.domain.stop_overrides import (
     StopOverrides,
@@ -26,8 +27,6 @@ from sgroute_assets.domain.stop_overrides import (
     parse_overrides,
 )
 from sgroute_assets.domain.stop_schema import Stop, ValidationReport
-
-EXIT_UNREADABLE = 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -142,7 +141,6 @@ def _print_table(out: dict[str, Any]) -> None:
 
 
 def cmd_geocode(args: argparse.Namespace) -> int:
-    from sgroute_assets.cli import validate_path
     from sgroute_resources.app_database import DatabaseConfigError
 
     path = Path(args.file)
