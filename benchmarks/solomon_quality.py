@@ -48,7 +48,7 @@ def main() -> int:
         result, used, violations = run(inst, SolverSettings(time_limit_s=seconds))
         cost = plan_cost(inst, used)
         old, old_used, _ = run(
-            load_vrptw(path), SolverSettings(time_limit_s=seconds, first_solution="path_cheapest_arc")
+            load_vrptw(path), SolverSettings(time_limit_s=seconds, engine="ortools", first_solution="path_cheapest_arc")
         )
         old_text = "no plan" if old.dropped and not old_used else f"{plan_cost(inst, old_used) / bks - 1:+.2%}"
         if old_used and old.dropped:

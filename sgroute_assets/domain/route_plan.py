@@ -14,8 +14,8 @@ from .plan_feasibility import ClaimedRoute, InfeasiblePlanError, check_plan
 from .route_schedule import schedule_route
 from .stop_schema import Stop, format_clock
 from .travel_time import TravelMatrix
-from .vrptw_instance import VrptwInstance, instance_from_stops
-from .vrptw_model import SolverSettings, solve_vrptw
+from .vrptw_instance import ObjectiveWeights, VrptwInstance, instance_from_stops
+from .vrptw_model import ProgressCallback, SolverSettings, solve_vrptw
 
 
 @dataclass
@@ -41,6 +41,8 @@ class Route:
     visits: list[Visit]
     return_travel_s: int
     return_distance_m: float
+    vehicle_type: str = "Van"  # the fleet's vehicle type this route is driven with
+    vehicle_name: str = ""  # what dispatchers and drivers call the vehicle ("Van 2", "Lorry")
 
     @property
     def vehicle_id(self) -> str:
@@ -89,6 +91,9 @@ class RoutePlan:
     time_limit_s: float
     matrix_source: str
     checks: list[str] = field(default_factory=list)  # feasibility violations (always empty when stored)
+    engine: str = ""  # pyvrp | ortools: which engine produced the routes
+    stop_reason: str = ""  # time_limit | stalled | engine_finished | nothing_to_plan
+    best_found_s: float | None = None  # when the search reached the returned plan
 
     @property
     def stops_served(self) -> int:
@@ -118,6 +123,8 @@ class RoutePlan:
             "total_wait_min": round(sum(r.wait_s for r in self.routes) / 60, 1),
             "solve_time_s": round(self.solve_time_s, 2),
             "solver_status": self.solver_status,
+            "solver_engine": self.engine,
+            "solver_stop_reason": self.stop_reason,
         }
 
 
@@ -125,9 +132,16 @@ def clock(seconds: int) -> str:
     return format_clock(seconds / 60) or ""
 
 
-def plan_routes(fleet: Fleet, stops: list[Stop], matrix: TravelMatrix, settings: SolverSettings) -> RoutePlan:
+def plan_routes(
+    fleet: Fleet,
+    stops: list[Stop],
+    matrix: TravelMatrix,
+    settings: SolverSettings,
+    weights: ObjectiveWeights | None = None,
+    progress: ProgressCallback | None = None,
+) -> RoutePlan:
     """Solve and verify; raises InfeasiblePlanError rather than return a plan that breaks a constraint."""
-    inst = instance_from_stops(fleet, stops, matrix)
+    inst = instance_from_stops(fleet, stops, matrix, weights)
     node_stop = {i + 1: s for i, s in enumerate(stops)}
 
     pre_dropped = {}
@@ -136,26 +150,34 @@ def plan_routes(fleet: Fleet, stops: list[Stop], matrix: TravelMatrix, settings:
         if reason is not None:
             pre_dropped[node] = reason
     candidates = [n for n in range(1, inst.size) if n not in pre_dropped]
-    result = solve_vrptw(inst, settings, candidates)
+    result = solve_vrptw(inst, settings, candidates, progress)
 
-    used = [visits for visits in result.routes if visits]
-    schedules = [schedule_route(inst, visits) for visits in used]
+    # Routes grouped by vehicle type, in the fleet's order, so numbers and names read naturally.
+    order = sorted((k for k, visits in enumerate(result.routes) if visits), key=lambda k: (result.route_types[k], k))
+    used = [result.routes[k] for k in order]
+    types = [result.route_types[k] for k in order]
+    schedules = [schedule_route(inst, visits, t) for visits, t in zip(used, types, strict=True)]
     dropped_nodes = sorted(set(result.dropped) | set(pre_dropped))
     claimed = [
-        ClaimedRoute(visits=v, start=t.start, service_start=t.service_start, end=t.end)
-        for v, t in zip(used, schedules, strict=True)
+        ClaimedRoute(visits=v, start=s.start, service_start=s.service_start, end=s.end, vehicle_type=t)
+        for v, s, t in zip(used, schedules, types, strict=True)
     ]
     violations = check_plan(inst, claimed, dropped_nodes)
     if violations:
         raise InfeasiblePlanError(violations)
 
-    routes = [
-        _route(inst, number, visits, times, node_stop)
-        for number, (visits, times) in enumerate(zip(used, schedules, strict=True), start=1)
-    ]
+    names = [spec.vehicle_names() for spec in inst.vehicle_types]
+    taken = [0] * len(inst.vehicle_types)
+    routes = []
+    for number, (visits, times, t) in enumerate(zip(used, schedules, types, strict=True), start=1):
+        route = _route(inst, number, visits, times, node_stop)
+        route.vehicle_type = inst.vehicle_types[t].name
+        route.vehicle_name = names[t][taken[t]]
+        taken[t] += 1
+        routes.append(route)
     dropped = []
     for node in dropped_nodes:
-        why = pre_dropped.get(node) or explain_drop(inst, node, used)
+        why = pre_dropped.get(node) or explain_drop(inst, node, used, types)
         dropped.append(DroppedStop(stop=node_stop[node], reason=why.code, message=why.message))
     return RoutePlan(
         fleet=fleet,
@@ -166,6 +188,9 @@ def plan_routes(fleet: Fleet, stops: list[Stop], matrix: TravelMatrix, settings:
         solve_time_s=result.solve_time_s,
         time_limit_s=settings.time_limit_s,
         matrix_source=matrix.source,
+        engine=result.engine,
+        stop_reason=result.stop_reason,
+        best_found_s=result.best_found_s,
     )
 
 
