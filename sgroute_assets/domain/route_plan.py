@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .drop_reasons import explain_drop, reason_alone
+from .drop_reasons import DropReason, explain_drop, reason_alone
 from .fleet import Fleet
 from .plan_feasibility import ClaimedRoute, InfeasiblePlanError, check_plan
-from .route_schedule import schedule_route
+from .route_schedule import RouteTimes, schedule_route
 from .stop_schema import Stop, format_clock
 from .travel_time import TravelMatrix
 from .vrptw_instance import ObjectiveWeights, VrptwInstance, instance_from_stops
-from .vrptw_model import ProgressCallback, SolverSettings, solve_vrptw
+from .vrptw_model import ProgressCallback, SolverResult, SolverSettings, solve_vrptw
 
 
 @dataclass
@@ -132,18 +132,23 @@ def clock(seconds: int) -> str:
     return format_clock(seconds / 60) or ""
 
 
-def plan_routes(
-    fleet: Fleet,
-    stops: list[Stop],
-    matrix: TravelMatrix,
-    settings: SolverSettings,
-    weights: ObjectiveWeights | None = None,
-    progress: ProgressCallback | None = None,
-) -> RoutePlan:
-    """Solve and verify; raises InfeasiblePlanError rather than return a plan that breaks a constraint."""
-    inst = instance_from_stops(fleet, stops, matrix, weights)
-    node_stop = {i + 1: s for i, s in enumerate(stops)}
+@dataclass
+class SolvedInstance:
+    """An instance solved and checked: what route_plan and ``sgroute bench-vrptw`` both build on."""
 
+    result: SolverResult
+    routes: list[list[int]]  # used routes, grouped by vehicle type in the fleet's order
+    route_types: list[int]
+    schedules: list[RouteTimes]
+    dropped: list[int]
+    pre_dropped: dict[int, DropReason]
+    violations: list[str]
+
+
+def solve_instance(
+    inst: VrptwInstance, settings: SolverSettings, progress: ProgressCallback | None = None
+) -> SolvedInstance:
+    """Drop what no vehicle can serve, solve the rest, schedule it and run the independent check."""
     pre_dropped = {}
     for node in range(1, inst.size):
         reason = reason_alone(inst, node)
@@ -163,21 +168,39 @@ def plan_routes(
         for v, s, t in zip(used, schedules, types, strict=True)
     ]
     violations = check_plan(inst, claimed, dropped_nodes)
-    if violations:
-        raise InfeasiblePlanError(violations)
+    return SolvedInstance(result, used, types, schedules, dropped_nodes, pre_dropped, violations)
+
+
+def plan_routes(
+    fleet: Fleet,
+    stops: list[Stop],
+    matrix: TravelMatrix,
+    settings: SolverSettings,
+    weights: ObjectiveWeights | None = None,
+    progress: ProgressCallback | None = None,
+) -> RoutePlan:
+    """Solve and verify; raises InfeasiblePlanError rather than return a plan that breaks a constraint."""
+    inst = instance_from_stops(fleet, stops, matrix, weights)
+    node_stop = {i + 1: s for i, s in enumerate(stops)}
+    solved = solve_instance(inst, settings, progress)
+    if solved.violations:
+        raise InfeasiblePlanError(solved.violations)
+    result = solved.result
 
     names = [spec.vehicle_names() for spec in inst.vehicle_types]
     taken = [0] * len(inst.vehicle_types)
     routes = []
-    for number, (visits, times, t) in enumerate(zip(used, schedules, types, strict=True), start=1):
+    for number, (visits, times, t) in enumerate(
+        zip(solved.routes, solved.schedules, solved.route_types, strict=True), start=1
+    ):
         route = _route(inst, number, visits, times, node_stop)
         route.vehicle_type = inst.vehicle_types[t].name
         route.vehicle_name = names[t][taken[t]]
         taken[t] += 1
         routes.append(route)
     dropped = []
-    for node in dropped_nodes:
-        why = pre_dropped.get(node) or explain_drop(inst, node, used, types)
+    for node in solved.dropped:
+        why = solved.pre_dropped.get(node) or explain_drop(inst, node, solved.routes, solved.route_types)
         dropped.append(DroppedStop(stop=node_stop[node], reason=why.code, message=why.message))
     return RoutePlan(
         fleet=fleet,

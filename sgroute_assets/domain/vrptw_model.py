@@ -26,6 +26,7 @@ __all__ = [
     "ENGINES",
     "FIRST_SOLUTION_STRATEGIES",
     "Progress",
+    "ProgressCallback",
     "SolverResult",
     "SolverSettings",
     "choose_engine",
