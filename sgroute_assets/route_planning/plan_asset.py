@@ -1,16 +1,15 @@
 """The optimised, independently checked route plan for a partition."""
 
-from typing import Any
-
 import dagster as dg
 
-from sgroute_assets.domain.exports.route_map import route_map_thumbnail
 from sgroute_assets.domain.fleet import Fleet, FleetError
 from sgroute_assets.domain.geocoding import GeocodedStops
-from sgroute_assets.domain.plan_summary import plan_markdown
 from sgroute_assets.domain.route_plan import RoutePlan, plan_routes
+from sgroute_assets.domain.row_accounting import account_rows
+from sgroute_assets.domain.stop_schema import ValidationReport
 from sgroute_assets.domain.travel_time import TravelMatrix
 from sgroute_assets.partitions import stop_files
+from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.route_planning.planning_config import FleetConfig
 from sgroute_assets.stop_intake.assets import GROUP
 from sgroute_resources.app_database import AppDatabase
@@ -39,34 +38,11 @@ def fleet_from_config(config: FleetConfig, matrix: TravelMatrix) -> Fleet:
         raise dg.Failure(description=f"fleet settings: {exc}") from None
 
 
-def plan_metadata(plan: RoutePlan, title: str) -> dict[str, Any]:
-    totals = plan.totals()
-    return {
-        **{k: v for k, v in totals.items()},
-        "summary": dg.MetadataValue.md(plan_markdown(plan, title=title, map_png=route_map_thumbnail(plan))),
-        "dropped_stops": dg.MetadataValue.table(
-            records=[
-                dg.TableRecord(
-                    {"stop_ref": d.stop.stop_ref, "row": d.stop.row, "reason": d.reason, "message": d.message}
-                )
-                for d in plan.dropped
-            ],
-            schema=dg.TableSchema(
-                columns=[
-                    dg.TableColumn("stop_ref", "string"),
-                    dg.TableColumn("row", "int"),
-                    dg.TableColumn("reason", "string"),
-                    dg.TableColumn("message", "string"),
-                ]
-            ),
-        ),
-    }
-
-
 @dg.asset(partitions_def=stop_files, group_name=GROUP, kinds={"ortools"})
 def route_plan(
     context: dg.AssetExecutionContext,
     config: FleetConfig,
+    validated_stops: ValidationReport,
     geocoded_stops: GeocodedStops,
     travel_time_matrix: TravelMatrix,
     solver: RoutingSolver,
@@ -78,8 +54,16 @@ def route_plan(
     if [s.stop_ref for s in located] != travel_time_matrix.node_ids[1:]:
         raise dg.Failure(description="the travel matrix does not match the geocoded stops; re-materialise both")
     plan = plan_routes(fleet, located, travel_time_matrix, solver.settings(config.solver_time_limit_s))
+    # Every row of the file accounted for, and the identity every export carries (the run that made the plan).
+    plan = account_rows(
+        plan,
+        validated_stops,
+        geocoded_stops,
+        plan_id=context.run_id.split("-")[0],
+        plan_date=travel_time_matrix.timing.plan_date if travel_time_matrix.timing else None,
+    )
     with app_db.session() as session:
         replace_plan(session, context.partition_key, plan)
     for d in plan.dropped:
         context.log.info(f"dropped {d.stop.stop_ref} (row {d.stop.row}): {d.reason}: {d.message}")
-    return dg.Output(plan, metadata=plan_metadata(plan, title=f"Routes for {context.partition_key}"))
+    return dg.Output(plan, data_version=dg.DataVersion(plan.plan_id), metadata=plan_metadata(plan))
