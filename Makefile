@@ -5,13 +5,35 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 
-.PHONY: venv postgres demo test dev lint bench clean
+.PHONY: venv lock lock-check postgres demo test dev lint bench clean
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every package (dev and k8s extras included) for Python 3.11 on any platform; the image
+# (deploy/Dockerfile), CI and this venv install it with the same script. `make lock` refreshes it after a change to
+# pyproject.toml; a lock that no longer matches pyproject.toml stops `make venv` with that instruction.
+UV_VERSION := 0.13.9
+LOCK := requirements.lock
+LOCK_COMPILE = $(BIN)/uv pip compile --quiet pyproject.toml --extra dev --extra k8s --universal \
+	--python-version 3.11 --custom-compile-command "make lock"
+
+$(STAMP): pyproject.toml $(LOCK) deploy/install-locked.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@test -x $(BIN)/uv || $(BIN)/pip install -q --disable-pip-version-check uv
-	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[dev]'
+	@test -x $(BIN)/uv || $(BIN)/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	@$(MAKE) --no-print-directory lock-check
+	deploy/install-locked.sh dependencies $(BIN)/python
+	deploy/install-locked.sh project $(BIN)/python
 	@touch $(STAMP)
+
+# Re-resolves with the current pins as preferences: only what pyproject.toml changed moves.
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(LOCK_COMPILE) -o $(LOCK)
+
+lock-check:
+	@tmp=$$(mktemp -d) && cp $(LOCK) $$tmp/lock && $(LOCK_COMPILE) -o $$tmp/lock \
+	  && if cmp -s $(LOCK) $$tmp/lock; then rm -rf $$tmp; else \
+	    diff -u $(LOCK) $$tmp/lock | grep -E '^[-+][a-z0-9]' | head -20 >&2; rm -rf $$tmp; \
+	    echo "$(LOCK) does not match pyproject.toml: run 'make lock' and commit $(LOCK)" >&2; exit 1; fi
 
 venv: $(STAMP)
 
