@@ -20,12 +20,16 @@ def test_validate_json_reports_every_row():
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["file"] == "east_west_tight_windows.csv"
-    assert out["invalid_count"] == 4 and out["valid_count"] == len(out["rows"]) - 4
+    assert out["invalid_count"] == 2 and out["valid_count"] == len(out["rows"]) - 2
     bad = {r["row"]: r for r in out["rows"] if not r["valid"]}
-    assert bad[9]["errors"] == [
+    assert bad[26]["errors"] == [{"column": "demand", "message": "demand -2 must not be negative"}]
+    assert bad[26]["stop_ref"] and bad[26]["stop"] is None
+    # A foreign phone is a warning: the stop stays valid and keeps the number.
+    warned = {r["row"]: r for r in out["rows"] if r["warnings"]}
+    assert warned[9]["valid"] and warned[9]["warnings"] == [
         {"column": "phone", "message": "phone '+44 20 7946 0958' is not a Singapore number (GB)"}
     ]
-    assert bad[9]["stop_ref"] and bad[9]["stop"] is None
+    assert warned[9]["stop"]["phone"] == "+442079460958"
     good = next(r for r in out["rows"] if r["valid"])
     assert set(good["stop"]) >= {"stop_ref", "postal_code", "lat", "lon", "phone", "tw_start", "tw_end", "demand"}
     assert all(len(r["stop"]["postal_code"]) == 6 for r in out["rows"] if r["valid"] and r["stop"]["postal_code"])
@@ -34,7 +38,7 @@ def test_validate_json_reports_every_row():
 def test_validate_table_output(tmp_path):
     proc = run("validate", str(DEMO / "east_west_tight_windows.csv"))
     assert proc.returncode == 0
-    assert "4 invalid rows" in proc.stdout and "INVALID" in proc.stdout
+    assert "2 invalid rows, 2 warnings" in proc.stdout and "INVALID" in proc.stdout and "WARNING" in proc.stdout
 
 
 def test_unreadable_file_exits_2(tmp_path):

@@ -23,9 +23,18 @@ from sgroute_assets.domain.exports import (
     route_map_thumbnail,
     vehicle_color,
 )
+from sgroute_assets.domain.exports.dropped_csv import DROPPED_COLUMNS
 from sgroute_assets.domain.exports.planner_csv import PLANNER_COLUMNS
 from sgroute_assets.domain.route_plan import DroppedStop, RoutePlan
 
+PLAN_FILES = (
+    "planner.csv",
+    "dropped_stops.csv",
+    "unplanned_stops.csv",
+    "routes.geojson",
+    "route_map.png",
+    "driver_pack.pdf",
+)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BOM = b"\xef\xbb\xbf"
 
@@ -116,7 +125,7 @@ def test_dropped_csv_lists_reasons(small_plan: RoutePlan) -> None:
     rows = read_csv(dropped_csv(small_plan))
     assert [r["stop_ref"] for r in rows] == [d.stop.stop_ref for d in small_plan.dropped]
     assert all(r["reason"] and r["message"] and r["row"].isdigit() for r in rows)
-    assert list(rows[0]) == [
+    assert list(rows[0])[:9] == [
         "stop_ref",
         "row",
         "reason",
@@ -127,6 +136,7 @@ def test_dropped_csv_lists_reasons(small_plan: RoutePlan) -> None:
         "tw_end",
         "demand",
     ]
+    assert list(rows[0]) == list(DROPPED_COLUMNS)
 
 
 def _assert_sg(coordinate: list[float]) -> None:
@@ -208,7 +218,7 @@ def test_pdf_has_cover_and_a_page_per_vehicle(small_plan: RoutePlan, exports: di
 
 
 def test_render_exports_file_names(small_plan: RoutePlan, exports: dict[str, bytes]) -> None:
-    expected = {"planner.csv", "dropped_stops.csv", "routes.geojson", "route_map.png", "driver_pack.pdf"}
+    expected = set(PLAN_FILES)
     expected |= {f"drivers/{r.vehicle_id}.csv" for r in small_plan.routes}
     assert set(exports) == expected
     assert all(isinstance(v, bytes) and v for v in exports.values())
@@ -217,7 +227,7 @@ def test_render_exports_file_names(small_plan: RoutePlan, exports: dict[str, byt
 def test_empty_plan_renders_every_file(small_plan: RoutePlan) -> None:
     plan = empty_plan(small_plan)
     files = render_exports(plan, title="Nothing served")
-    assert set(files) == {"planner.csv", "dropped_stops.csv", "routes.geojson", "route_map.png", "driver_pack.pdf"}
+    assert set(files) == set(PLAN_FILES)
     assert read_csv(files["planner.csv"]) == []
     assert len(read_csv(files["dropped_stops.csv"])) == len(plan.dropped)
     doc = json.loads(files["routes.geojson"])

@@ -41,18 +41,18 @@ def test_tight_window_demo_partition_end_to_end(local_env, tmp_path, materialise
         plan: RoutePlan = result.asset_value("route_plan")
         written = result.asset_value("route_exports")
 
-        # Four planted bad rows are reported by row and column and kept out of the plan.
-        assert report.invalid_count == 4
-        assert {(i.row, i.column) for i in report.issues} == {
-            (9, "phone"),
-            (15, "postal_code"),
-            (20, "tw_end"),
-            (26, "demand"),
-        }
+        # Two planted bad rows are reported by row and column and kept out of the plan; a foreign phone and a
+        # malformed postal code beside good coordinates are warnings, and those stops are planned.
+        assert report.invalid_count == 2
+        assert {(i.row, i.column) for i in report.issues} == {(20, "tw_end"), (26, "demand")}
+        assert {(w.row, w.column) for w in report.warnings} == {(9, "phone"), (15, "postal_code")}
         served = {v.stop.stop_ref for r in plan.routes for v in r.visits}
         dropped = {d.stop.stop_ref for d in plan.dropped}
         assert served | dropped == {s.stop_ref for s in report.valid_stops}
         assert not served & dropped
+        counts = plan.row_counts()
+        assert counts["rows"] == len(report.rows) == sum(v for k, v in counts.items() if k != "rows")
+        assert counts["invalid"] == 2 and plan.plan_date and plan.plan_id
         assert all(d.reason and d.message for d in plan.dropped)
         for route in plan.routes:
             for visit in route.visits:
@@ -88,6 +88,8 @@ def test_tight_window_demo_partition_end_to_end(local_env, tmp_path, materialise
         assert "data:image/png;base64," in metadata["summary"].value
         assert metadata["stops_served"].value == plan.stops_served
         assert metadata["stops_dropped"].value == len(plan.dropped)
+        assert metadata["stops_invalid"].value == 2 and metadata["rows"].value == counts["rows"]
+        assert list(metadata)[0] == "summary", "the page leads with the summary and its map"
 
 
 def test_rerun_overwrites_the_same_files(local_env, tmp_path, materialise):
@@ -129,6 +131,9 @@ def test_stops_without_coordinates_are_reported_not_invented(local_env, tmp_path
         assert attention.stop.stop_ref == "A2" and "no geocoder is configured" in attention.reason
         plan = result.asset_value("route_plan")
         assert [v.stop.stop_ref for r in plan.routes for v in r.visits] == ["A1"]
+        # The unlocated stop is in the plan's totals and its unplanned list, not only in geocoded_stops.
+        assert plan.row_counts() == {"rows": 2, "served": 1, "dropped": 0, "invalid": 0, "not_located": 1}
+        assert [(u.stop_ref, u.status) for u in plan.unplanned()] == [("A2", "not_located")]
 
 
 def test_a_time_aware_model_makes_morning_and_evening_plans_differ(local_env, tmp_path, shared_dir, materialise):

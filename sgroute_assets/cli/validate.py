@@ -18,7 +18,10 @@ EXIT_UNREADABLE = 2
 
 
 def _print_table(report: ValidationReport) -> None:
-    print(f"{report.file}: {report.valid_count} valid, {report.invalid_count} invalid rows")
+    print(
+        f"{report.file}: {report.valid_count} valid, {report.invalid_count} invalid rows, "
+        f"{len(report.warnings)} warnings"
+    )
     for issue in report.file_errors:
         print(f"  file: {issue.message}")
     header = f"{'row':>5}  {'stop_ref':<16} {'status':<8} {'window':<11} {'postal':<7} details"
@@ -31,7 +34,12 @@ def _print_table(report: ValidationReport) -> None:
                 f"{format_clock(s.tw_start_min)}-{format_clock(s.tw_end_min)}" if s.tw_start_min is not None else ""
             )
             where = f"{s.lat:.5f},{s.lon:.5f}" if s.has_coordinates else (s.address or "")
-            print(f"{r.row:>5}  {(r.stop_ref or '')[:16]:<16} {'ok':<8} {window:<11} {s.postal_code or '':<7} {where}")
+            if r.warnings:
+                where += "  WARNING " + "; ".join(f"{w.column or 'row'}: {w.message}" for w in r.warnings)
+            status = "warning" if r.warnings else "ok"
+            print(
+                f"{r.row:>5}  {(r.stop_ref or '')[:16]:<16} {status:<8} {window:<11} {s.postal_code or '':<7} {where}"
+            )
         else:
             details = "; ".join(f"{e.column or 'row'}: {e.message}" for e in r.errors)
             print(f"{r.row:>5}  {(r.stop_ref or '')[:16]:<16} {'INVALID':<8} {'':<11} {'':<7} {details}")

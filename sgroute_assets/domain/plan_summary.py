@@ -1,79 +1,152 @@
-"""What a planner reads in the Dagster UI about a plan: markdown and table rows, built without Dagster."""
+"""What a planner reads in the Dagster UI about a plan: markdown and table rows, built without Dagster.
+
+The page leads with what a dispatcher acts on: the day, every row of the file accounted for, the map, then
+one table per route (arrival, waiting, service, departure, contact and notes), then every row not on a route.
+All file-sourced text goes through `md_text`, so a pipe or raw HTML in a stop field cannot break the page.
+"""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 
+from .markdown import md_table, md_text
 from .route_plan import RoutePlan, clock
 from .stop_schema import ValidationReport, format_clock
 
 
-def _cell(value: object) -> str:
-    return str(value if value is not None else "").replace("|", "\\|").replace("\n", " ")
+def day_label(plan_date: str | None) -> str | None:
+    """2026-12-02 as "Wed 2 Dec 2026", the way a driver reads a date."""
+    if not plan_date:
+        return None
+    try:
+        day = dt.date.fromisoformat(plan_date)
+    except ValueError:
+        return plan_date
+    return f"{day:%a} {day.day} {day:%b %Y}"
 
 
-def plan_markdown(plan: RoutePlan, *, title: str, map_png: bytes | None = None) -> str:
+def plan_title(plan: RoutePlan) -> str:
+    """The heading every export carries: "Deliveries on Wed 2 Dec 2026"."""
+    day = day_label(plan.plan_date)
+    return f"Deliveries on {day}" if day else "Deliveries"
+
+
+def shift_text(plan: RoutePlan) -> str:
+    fleet = plan.fleet
+    return f"{format_clock(fleet.shift_start_min)}-{format_clock(fleet.shift_end_min)}"
+
+
+def accounting_text(plan: RoutePlan) -> str:
+    """ "36 rows: 30 served, 2 dropped, 2 invalid, 2 not located" - the numbers add up to the file's rows."""
+    c = plan.row_counts()
+    return (
+        f"{c['rows']} rows: {c['served']} served, {c['dropped']} dropped, {c['invalid']} invalid, "
+        f"{c['not_located']} not located"
+    )
+
+
+def window_text(tw_start_min: int | None, tw_end_min: int | None) -> str:
+    if tw_start_min is None and tw_end_min is None:
+        return ""
+    return f"{format_clock(tw_start_min) or ''}-{format_clock(tw_end_min) or ''}"
+
+
+def plan_markdown(plan: RoutePlan, *, title: str | None = None, map_png: bytes | None = None) -> str:
     t = plan.totals()
-    lines = [f"## {title}", ""]
+    heading = title or plan_title(plan)
+    lines = [f"## {md_text(heading)}", ""]
+    facts = [f"depot {md_text(plan.fleet.depot_name)}", f"shift {shift_text(plan)}"]
+    if plan.source_file:
+        facts.append(f"file {md_text(plan.source_file)}")
+    if plan.plan_id:
+        facts.append(f"plan {md_text(plan.plan_id)}")
+    lines += [" · ".join(facts), "", f"**{accounting_text(plan)}**"]
+    if t["stops_with_warnings"]:
+        lines[-1] += f" ({t['stops_with_warnings']} planned with warnings)"
+    lines.append("")
     if map_png:
         lines += [f"![route map](data:image/png;base64,{base64.b64encode(map_png).decode()})", ""]
-    lines += [
-        f"**{t['stops_served']} stops served, {t['stops_dropped']} dropped** with {t['vehicles_used']} of "
-        f"{t['vehicles_available']} vehicles; {t['total_distance_km']} km, {t['total_duration_min']} min on the road "
-        f"(drive {t['total_drive_min']} min, waiting {t['total_wait_min']} min). Solved in {t['solve_time_s']} s "
-        f"({t['solver_status']}, limit {plan.time_limit_s:g} s), travel times from `{plan.matrix_source}`.",
-        "",
-        "| vehicle | stops | load | leaves | back | km | min |",
-        "|---|---:|---:|---|---|---:|---:|",
-    ]
+    lines += md_table(
+        ["vehicle", "stops", "load", "leaves", "back", "km", "min"],
+        [
+            [
+                r.vehicle_id,
+                len(r.visits),
+                f"{r.load}/{plan.fleet.capacity}",
+                clock(r.start_s),
+                clock(r.end_s),
+                f"{r.distance_m / 1000:.1f}",
+                f"{r.duration_s / 60:.0f}",
+            ]
+            for r in plan.routes
+        ],
+        right=("stops", "load", "km", "min"),
+    )
     for r in plan.routes:
-        lines.append(
-            f"| {r.vehicle_id} | {len(r.visits)} | {r.load}/{plan.fleet.capacity} | {clock(r.start_s)} | "
-            f"{clock(r.end_s)} | {r.distance_m / 1000:.1f} | {r.duration_s / 60:.0f} |"
+        lines += ["", f"### {md_text(r.vehicle_id)}", ""]
+        lines += md_table(
+            ["#", "ETA", "wait", "service", "leaves", "window", "stop", "address", "contact", "notes", "warnings"],
+            [
+                [
+                    v.sequence,
+                    clock(v.arrival_s),
+                    f"{round(v.wait_s / 60)} min" if v.wait_s else "",
+                    clock(v.service_start_s),
+                    clock(v.departure_s),
+                    window_text(v.stop.tw_start_min, v.stop.tw_end_min),
+                    v.stop.stop_ref,
+                    " ".join(x for x in (v.stop.address, v.stop.postal_code) if x),
+                    " ".join(x for x in (v.stop.contact_name, v.stop.phone) if x),
+                    v.stop.notes,
+                    "; ".join(v.stop.warnings),
+                ]
+                for v in r.visits
+            ],
+            right=("#",),
         )
-    lines.append("")
-    lines += dropped_markdown(plan)
-    for r in plan.routes:
-        lines += [
-            "",
-            f"### {r.vehicle_id}",
-            "",
-            "| # | ETA | window | stop | address | demand |",
-            "|---:|---|---|---|---|---:|",
-        ]
-        for v in r.visits:
-            s = v.stop
-            window = (
-                f"{format_clock(s.tw_start_min)}-{format_clock(s.tw_end_min)}" if s.tw_start_min is not None else ""
-            )
-            address = " ".join(x for x in (s.address, s.postal_code) if x)
-            lines.append(
-                f"| {v.sequence} | {clock(v.service_start_s)} | {window} | {_cell(s.stop_ref)} | {_cell(address)} | "
-                f"{s.demand} |"
-            )
+    lines += ["", *unplanned_markdown(plan)]
+    lines += [
+        "",
+        f"{t['total_distance_km']} km, {t['total_duration_min']} min on the road (drive {t['total_drive_min']} min, "
+        f"waiting {t['total_wait_min']} min) with {t['vehicles_used']} of {t['vehicles_available']} vehicles. "
+        f"Solved in {t['solve_time_s']} s ({md_text(t['solver_status'])}, limit {plan.time_limit_s:g} s), "
+        f"travel times from `{md_text(plan.matrix_source)}`.",
+    ]
     return "\n".join(lines)
 
 
-def dropped_markdown(plan: RoutePlan) -> list[str]:
-    if not plan.dropped:
-        return ["No stop was dropped."]
-    lines = ["### Dropped stops", "", "| stop | file row | reason | why |", "|---|---:|---|---|"]
-    for d in plan.dropped:
-        lines.append(f"| {_cell(d.stop.stop_ref)} | {d.stop.row} | {d.reason} | {_cell(d.message)} |")
+def unplanned_markdown(plan: RoutePlan) -> list[str]:
+    """Every row of the file that is on no route: dropped, invalid or not located, with the reason."""
+    unplanned = plan.unplanned()
+    if not unplanned:
+        return ["Every row of the file is on a route."]
+    lines = [f"### Not on a route ({len(unplanned)})", ""]
+    lines += md_table(
+        ["file row", "stop", "status", "reason", "why"],
+        [[u.row, u.stop_ref or "", u.status.replace("_", " "), u.reason, u.message] for u in unplanned],
+        right=("file row",),
+    )
     return lines
 
 
 def validation_markdown(report: ValidationReport, limit: int = 200) -> str:
-    lines = [f"**{report.valid_count} valid, {report.invalid_count} invalid rows** in `{report.file}`", ""]
-    issues = report.issues
+    lines = [
+        f"**{report.valid_count} valid, {report.invalid_count} invalid rows, {len(report.warnings)} warnings** "
+        f"in `{md_text(report.file)}`",
+        "",
+    ]
+    issues = [(i, "error") for i in report.issues] + [(w, "warning") for w in report.warnings]
     if not issues:
         lines.append("No problems found.")
         return "\n".join(lines)
-    lines += ["| row | stop_ref | column | problem |", "|---:|---|---|---|"]
+    issues.sort(key=lambda pair: (pair[0].row or 0, pair[1]))
     refs = {r.row: r.stop_ref for r in report.rows}
-    for issue in issues[:limit]:
-        ref = _cell(refs.get(issue.row or -1))
-        lines.append(f"| {issue.row or ''} | {ref} | {_cell(issue.column)} | {_cell(issue.message)} |")
+    lines += md_table(
+        ["row", "stop_ref", "column", "kind", "problem"],
+        [[i.row or "", refs.get(i.row or -1), i.column, kind, i.message] for i, kind in issues[:limit]],
+        right=("row",),
+    )
     if len(issues) > limit:
         lines.append(f"\n... and {len(issues) - limit} more problems (see the validation report export).")
     return "\n".join(lines)

@@ -80,6 +80,21 @@ class DroppedStop:
     message: str
 
 
+SERVED, DROPPED, INVALID, NOT_LOCATED = "served", "dropped", "invalid", "not_located"
+
+
+@dataclass(frozen=True)
+class UnplannedRow:
+    """A row of the stop file that is on no route, and why: dropped by the solver, invalid, or not located."""
+
+    row: int
+    stop_ref: str | None
+    status: str  # DROPPED | INVALID | NOT_LOCATED
+    reason: str  # a short code (capacity, time_window, ..., invalid, needs_attention)
+    message: str
+    stop: Stop | None = None  # None for invalid rows: they never became a stop
+
+
 @dataclass
 class RoutePlan:
     fleet: Fleet
@@ -94,6 +109,14 @@ class RoutePlan:
     engine: str = ""  # pyvrp | ortools: which engine produced the routes
     stop_reason: str = ""  # time_limit | stalled | engine_finished | nothing_to_plan
     best_found_s: float | None = None  # when the search reached the returned plan
+    # Identity and day, set by the route_plan asset and printed on every export so a driver's sheet can be
+    # matched to the plan it came from (see domain/row_accounting.py for the rows not planned).
+    plan_id: str = ""
+    plan_date: str | None = None  # YYYY-MM-DD, the delivery day
+    source_file: str = ""
+    data_version: str | None = None  # the stop file version (generation or content hash) planned from
+    file_rows: int | None = None  # rows in the stop file; None when the plan was made from stops alone
+    not_planned: list[UnplannedRow] = field(default_factory=list)  # invalid and not-located rows
 
     @property
     def stops_served(self) -> int:
@@ -111,12 +134,45 @@ class RoutePlan:
     def total_duration_s(self) -> int:
         return sum(r.duration_s for r in self.routes)
 
+    @property
+    def invalid_rows(self) -> list[UnplannedRow]:
+        return [u for u in self.not_planned if u.status == INVALID]
+
+    @property
+    def not_located(self) -> list[UnplannedRow]:
+        return [u for u in self.not_planned if u.status == NOT_LOCATED]
+
+    def unplanned(self) -> list[UnplannedRow]:
+        """Every row on no route (dropped, invalid, not located), in the file's row order."""
+        dropped = [
+            UnplannedRow(d.stop.row, d.stop.stop_ref, DROPPED, d.reason, d.message, d.stop) for d in self.dropped
+        ]
+        return sorted(dropped + list(self.not_planned), key=lambda u: u.row)
+
+    def row_counts(self) -> dict[str, int]:
+        """rows = served + dropped + invalid + not located: every row of the file is accounted for."""
+        served, dropped = self.stops_served, len(self.dropped)
+        invalid, not_located = len(self.invalid_rows), len(self.not_located)
+        rows = self.file_rows if self.file_rows is not None else served + dropped + invalid + not_located
+        return {"rows": rows, SERVED: served, DROPPED: dropped, INVALID: invalid, NOT_LOCATED: not_located}
+
+    @property
+    def warned_stops(self) -> list[Stop]:
+        return [v.stop for r in self.routes for v in r.visits if v.stop.warnings] + [
+            d.stop for d in self.dropped if d.stop.warnings
+        ]
+
     def totals(self) -> dict[str, float | int | str]:
+        counts = self.row_counts()
         return {
+            "rows": counts["rows"],
             "vehicles_used": self.vehicles_used,
             "vehicles_available": self.fleet.vehicles,
             "stops_served": self.stops_served,
             "stops_dropped": len(self.dropped),
+            "stops_invalid": counts[INVALID],
+            "stops_not_located": counts[NOT_LOCATED],
+            "stops_with_warnings": len(self.warned_stops),
             "total_distance_km": round(self.total_distance_m / 1000, 2),
             "total_duration_min": round(self.total_duration_s / 60, 1),
             "total_drive_min": round(sum(r.travel_s for r in self.routes) / 60, 1),

@@ -63,10 +63,18 @@ class Stop:
     phone: str | None = None
     contact_name: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # Problems that do not stop planning (a foreign phone, a malformed postal code beside good coordinates):
+    # the stop is planned and every report shows them next to it, as "column: message".
+    warnings: tuple[str, ...] = ()
 
     @property
     def has_coordinates(self) -> bool:
         return self.lat is not None and self.lon is not None
+
+    @property
+    def notes(self) -> str | None:
+        """The planner's free-text instructions for the driver ("Loading bay B4", "call on arrival")."""
+        return (self.extra.get("notes") or "").strip() or None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -81,6 +89,7 @@ class RowResult:
     stop_ref: str | None
     errors: list[Issue]
     stop: Stop | None
+    warnings: list[Issue] = field(default_factory=list)  # reported, but the stop is still planned
 
     @property
     def valid(self) -> bool:
@@ -94,6 +103,11 @@ class ValidationReport:
     file: str
     rows: list[RowResult]
     file_errors: list[Issue] = field(default_factory=list)
+    source_version: str | None = None  # the stop file's generation or content hash, set by the asset
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [w for r in self.rows for w in r.warnings]
 
     @property
     def valid_stops(self) -> list[Stop]:
@@ -123,6 +137,7 @@ class ValidationReport:
             "file": self.file,
             "valid_count": self.valid_count,
             "invalid_count": self.invalid_count,
+            "warning_count": len(self.warnings),
             "file_errors": [{"column": i.column, "message": i.message} for i in self.file_errors],
             "rows": [
                 {
@@ -130,6 +145,7 @@ class ValidationReport:
                     "stop_ref": r.stop_ref,
                     "valid": r.valid,
                     "errors": [{"column": i.column, "message": i.message} for i in r.errors],
+                    "warnings": [{"column": i.column, "message": i.message} for i in r.warnings],
                     "stop": r.stop.to_dict() if r.stop is not None else None,
                 }
                 for r in self.rows

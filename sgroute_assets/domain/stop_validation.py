@@ -89,13 +89,21 @@ def _validate_row(
     header_len: int,
 ) -> RowResult:
     errors: list[Issue] = []
+    warnings: list[Issue] = []
 
     def err(column: str | None, message: str) -> None:
         errors.append(Issue(file, row, column, message))
 
+    def warn(column: str | None, message: str) -> None:
+        warnings.append(Issue(file, row, column, message))
+
     overflow = [c for c in cells[header_len:] if c.strip()]
     if overflow:
-        err(None, f"row has {header_len + len(overflow)} filled cells but the header has {header_len} columns")
+        warn(
+            None,
+            f"row has {header_len + len(overflow)} filled cells but the header has {header_len} columns; "
+            "the cells beyond the header are ignored",
+        )
 
     stop_ref = _cell(cells, index, "stop_ref")
     if not stop_ref:
@@ -106,8 +114,16 @@ def _validate_row(
     address_text = _cell(cells, index, "address")
     address = None if is_null_text(address_text) else " ".join(address_text.split())
 
-    postal_code = _postal_code(_cell(cells, index, "postal_code"), err)
+    postal_problems: list[tuple[str, str]] = []
+    postal_code = _postal_code(_cell(cells, index, "postal_code"), lambda c, m: postal_problems.append((c, m)))
     lat, lon = _coordinates(_cell(cells, index, "lat"), _cell(cells, index, "lon"), err)
+    # A malformed postal code only matters when nothing else locates the stop; otherwise it is a warning.
+    located_otherwise = bool(address) or (lat is not None and lon is not None)
+    for column, message in postal_problems:
+        if located_otherwise:
+            warn(column, message + "; ignored, the stop is located by its " + ("lat/lon" if lat else "address"))
+        else:
+            err(column, message)
     demand = _non_negative_int(_cell(cells, index, "demand"), "demand", "demand", err)
     service = _non_negative_int(
         _cell(cells, index, "service_time_min"), "service_time_min", "service time (minutes)", err
@@ -115,7 +131,8 @@ def _validate_row(
     if service is not None and service > MAX_SERVICE_MIN:
         err("service_time_min", f"service time of {service} minutes is longer than a day")
     tw_start, tw_end = _time_window(_cell(cells, index, "tw_start"), _cell(cells, index, "tw_end"), err)
-    phone = _phone(_cell(cells, index, "phone"), err)
+    # A phone number is contact detail, not a reason to leave a delivery out: problems are warnings.
+    phone = _phone(_cell(cells, index, "phone"), warn)
     contact_text = _cell(cells, index, "contact_name")
     contact = None if is_null_text(contact_text) else contact_text
 
@@ -141,8 +158,9 @@ def _validate_row(
             phone=phone,
             contact_name=contact,
             extra=extra,
+            warnings=tuple(f"{w.column or 'row'}: {w.message}" for w in warnings),
         )
-    return RowResult(row=row, stop_ref=stop_ref or None, errors=errors, stop=stop)
+    return RowResult(row=row, stop_ref=stop_ref or None, errors=errors, stop=stop, warnings=warnings)
 
 
 def _postal_code(text: str, err) -> str | None:
@@ -250,25 +268,33 @@ def _time_window(start_text: str, end_text: str, err) -> tuple[int | None, int |
     return start, end
 
 
-def _phone(text: str, err) -> str | None:
+def _phone(text: str, warn) -> str | None:
+    """E.164 for a Singapore number; anything else is kept as written (a driver may still use it) and warned."""
     if is_null_text(text):
         return None
+    kept = " ".join(text.split())
     if re.search(r"[A-Za-z]", text):
-        err("phone", f"phone '{text}' contains letters")
-        return None
+        warn("phone", f"phone '{text}' contains letters; kept as written")
+        return kept
     try:
         number = phonenumbers.parse(text, "SG")
     except phonenumbers.NumberParseException:
-        err("phone", f"phone '{text}' is not a phone number")
-        return None
+        warn("phone", f"phone '{text}' is not a phone number; kept as written")
+        return kept
     region = phonenumbers.region_code_for_number(number)
     if region != "SG":
         where = f" ({region})" if region else ""
-        err("phone", f"phone '{text}' is not a Singapore number{where}")
-        return None
+        if region and phonenumbers.is_valid_number(number):
+            warn("phone", f"phone '{text}' is not a Singapore number{where}")
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        warn("phone", f"phone '{text}' is not a Singapore number{where}; kept as written")
+        return kept
     if not phonenumbers.is_valid_number(number):
-        err("phone", f"phone '{text}' is not a valid Singapore number (8 digits starting 3, 6, 8 or 9)")
-        return None
+        warn(
+            "phone",
+            f"phone '{text}' is not a valid Singapore number (8 digits starting 3, 6, 8 or 9); kept as written",
+        )
+        return kept
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

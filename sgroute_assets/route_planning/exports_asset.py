@@ -7,7 +7,7 @@ import dagster as dg
 from sgroute_assets.domain.exports import render_exports
 from sgroute_assets.domain.route_plan import RoutePlan
 from sgroute_assets.partitions import stop_files
-from sgroute_assets.route_planning.plan_asset import plan_metadata
+from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.stop_intake.assets import GROUP
 from sgroute_resources.stop_file_store import StopFileStore
 
@@ -23,16 +23,18 @@ def location(uri: str) -> dg.MetadataValue:
 def route_exports(
     context: dg.AssetExecutionContext, route_plan: RoutePlan, stop_file_store: StopFileStore
 ) -> dg.Output[dict[str, str]]:
-    """Planner CSV, a CSV per driver, GeoJSON, the route map and the PDF driver pack; returns where each went."""
-    title = f"Routes for {context.partition_key}"
-    files = render_exports(route_plan, title=title)
+    """Planner CSV, a CSV per driver, every row not on a route, GeoJSON, the map and the PDF driver pack."""
+    files = render_exports(route_plan)
     written = {name: stop_file_store.write_export(context.partition_key, name, data) for name, data in files.items()}
-    metadata: dict[str, Any] = {
-        "files": dg.MetadataValue.json(written),
-        "planner_csv": location(written["planner.csv"]),
-        "driver_pack": location(written["driver_pack.pdf"]),
-        "route_map": location(written["route_map.png"]),
-        "geojson": location(written["routes.geojson"]),
-    }
-    metadata.update(plan_metadata(route_plan, title))
+    metadata: dict[str, Any] = plan_metadata(route_plan)
+    metadata.update(
+        {
+            "planner_csv": location(written["planner.csv"]),
+            "unplanned_stops_csv": location(written["unplanned_stops.csv"]),
+            "driver_pack": location(written["driver_pack.pdf"]),
+            "route_map": location(written["route_map.png"]),
+            "geojson": location(written["routes.geojson"]),
+            "files": dg.MetadataValue.json(written),
+        }
+    )
     return dg.Output(written, metadata=metadata)

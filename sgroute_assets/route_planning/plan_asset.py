@@ -1,19 +1,19 @@
 """The optimised, independently checked route plan for a partition."""
 
 from collections.abc import Callable
-from typing import Any
 
 import dagster as dg
 
-from sgroute_assets.domain.exports.route_map import route_map_thumbnail
 from sgroute_assets.domain.fleet import Fleet, FleetError
 from sgroute_assets.domain.geocoding import GeocodedStops
-from sgroute_assets.domain.plan_summary import plan_markdown
 from sgroute_assets.domain.route_plan import RoutePlan, plan_routes
+from sgroute_assets.domain.row_accounting import account_rows
+from sgroute_assets.domain.stop_schema import ValidationReport
 from sgroute_assets.domain.travel_time import TravelMatrix
 from sgroute_assets.domain.vrptw_instance import ObjectiveWeights
 from sgroute_assets.domain.vrptw_model import Progress
 from sgroute_assets.partitions import stop_files
+from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.route_planning.planning_config import FleetConfig
 from sgroute_assets.stop_intake.assets import GROUP
 from sgroute_resources.app_database import AppDatabase
@@ -42,30 +42,6 @@ def fleet_from_config(config: FleetConfig, matrix: TravelMatrix) -> Fleet:
         raise dg.Failure(description=f"fleet settings: {exc}") from None
 
 
-def plan_metadata(plan: RoutePlan, title: str) -> dict[str, Any]:
-    totals = plan.totals()
-    return {
-        **{k: v for k, v in totals.items()},
-        "summary": dg.MetadataValue.md(plan_markdown(plan, title=title, map_png=route_map_thumbnail(plan))),
-        "dropped_stops": dg.MetadataValue.table(
-            records=[
-                dg.TableRecord(
-                    {"stop_ref": d.stop.stop_ref, "row": d.stop.row, "reason": d.reason, "message": d.message}
-                )
-                for d in plan.dropped
-            ],
-            schema=dg.TableSchema(
-                columns=[
-                    dg.TableColumn("stop_ref", "string"),
-                    dg.TableColumn("row", "int"),
-                    dg.TableColumn("reason", "string"),
-                    dg.TableColumn("message", "string"),
-                ]
-            ),
-        ),
-    }
-
-
 def objective_from_config(config: FleetConfig) -> ObjectiveWeights:
     if config.travel_weight < 0 or config.paid_time_weight < 0 or config.travel_weight + config.paid_time_weight == 0:
         raise dg.Failure(description="travel_weight and paid_time_weight must not be negative, nor both zero")
@@ -90,6 +66,7 @@ def progress_logger(log) -> Callable[[Progress], None]:
 def route_plan(
     context: dg.AssetExecutionContext,
     config: FleetConfig,
+    validated_stops: ValidationReport,
     geocoded_stops: GeocodedStops,
     travel_time_matrix: TravelMatrix,
     solver: RoutingSolver,
@@ -115,8 +92,16 @@ def route_plan(
     context.log.info(
         f"{plan.engine} stopped ({plan.stop_reason}) after {plan.solve_time_s:.1f} s of {plan.time_limit_s:g} s"
     )
+    # Every row of the file accounted for, and the identity every export carries (the run that made the plan).
+    plan = account_rows(
+        plan,
+        validated_stops,
+        geocoded_stops,
+        plan_id=context.run_id.split("-")[0],
+        plan_date=travel_time_matrix.timing.plan_date if travel_time_matrix.timing else None,
+    )
     with app_db.session() as session:
         replace_plan(session, context.partition_key, plan)
     for d in plan.dropped:
         context.log.info(f"dropped {d.stop.stop_ref} (row {d.stop.row}): {d.reason}: {d.message}")
-    return dg.Output(plan, metadata=plan_metadata(plan, title=f"Routes for {context.partition_key}"))
+    return dg.Output(plan, data_version=dg.DataVersion(plan.plan_id), metadata=plan_metadata(plan))

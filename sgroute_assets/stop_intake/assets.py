@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from sgroute_assets.domain.geocoding import GeocodedStops
+from sgroute_assets.domain.markdown import md_table, md_text
 from sgroute_assets.domain.plan_summary import validation_markdown
 from sgroute_assets.domain.stop_file_reader import RawRow, RawTable, StopFileError, read_stop_file
 from sgroute_assets.domain.stop_overrides import apply_overrides, load_overrides, mark_manual
@@ -75,7 +76,17 @@ def stops(context: dg.AssetExecutionContext, stop_file_store: StopFileStore) -> 
             "generation": found.generation or "",
             "rows": len(frame),
             "columns": ", ".join(table.header),
-            "preview": dg.MetadataValue.md(frame.head(10).to_markdown()),
+            "preview": dg.MetadataValue.md(
+                "\n".join(
+                    md_table(
+                        ["row", *table.header],
+                        [
+                            [idx, *("" if pd.isna(v) else v for v in values)]
+                            for idx, values in frame.head(10).iterrows()
+                        ],
+                    )
+                )
+            ),
         },
     )
 
@@ -86,6 +97,7 @@ def validated_stops(
 ) -> dg.Output[ValidationReport]:
     """Every row checked against the stop schema; invalid rows are kept in the report, not in the plan."""
     report = validate_table(frame_to_table(stops))
+    report.source_version = stops.attrs.get("generation") or stops.attrs.get("content_hash")
     with app_db.session() as session:
         replace_validation(
             session,
@@ -196,17 +208,19 @@ def geocoded_stops(
         "min_confidence": float(min(confidences)) if confidences else None,
         "overrides_file": overrides.file or "none",
         "overrides_applied": len(overridden),
-        "override_issues": dg.MetadataValue.md("\n".join(f"- {i}" for i in overrides.issues) or "none"),
+        "override_issues": dg.MetadataValue.md("\n".join(f"- {md_text(i)}" for i in overrides.issues) or "none"),
         "geocoder": type(geocoder).__name__,
         "service_error": result.service_error or "none",
         "not_geocoded": dg.MetadataValue.md(
-            pd.DataFrame(attention, columns=["stop_ref", "row", "source", "reason"]).to_markdown(index=False)
+            "\n".join(md_table(["stop_ref", "row", "source", "reason"], [list(a.values()) for a in attention]))
             if attention
             else "Every stop has coordinates."
         ),
     }
     if noted:
-        metadata["located_with_notes"] = dg.MetadataValue.md(pd.DataFrame(noted).to_markdown(index=False))
+        metadata["located_with_notes"] = dg.MetadataValue.md(
+            "\n".join(md_table(list(noted[0]), [list(n.values()) for n in noted]))
+        )
     if result.stats:
         metadata["geocoder_calls"] = dg.MetadataValue.json(result.stats)
     yield dg.Output(result, metadata={k: v for k, v in metadata.items() if v is not None})

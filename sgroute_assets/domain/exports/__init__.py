@@ -5,14 +5,15 @@ Plain Python (no Dagster) so the assets, the CLI and the tests produce byte-for-
 
 from __future__ import annotations
 
+from ..plan_summary import plan_title
 from ..route_plan import RoutePlan
 from .colors import vehicle_color
 from .driver_csv import driver_csvs
 from .driver_pack_pdf import driver_pack_pdf
-from .dropped_csv import dropped_csv
+from .dropped_csv import dropped_csv, unplanned_csv
 from .planner_csv import planner_csv
 from .route_geojson import route_geojson, route_geojson_bytes
-from .route_map import route_map_png, route_map_thumbnail
+from .route_map import route_map_png, route_map_preview, route_map_thumbnail
 
 __all__ = [
     "driver_csvs",
@@ -23,17 +24,24 @@ __all__ = [
     "route_geojson",
     "route_geojson_bytes",
     "route_map_png",
+    "route_map_preview",
     "route_map_thumbnail",
+    "unplanned_csv",
     "vehicle_color",
 ]
 
 
-def render_exports(plan: RoutePlan, *, title: str) -> dict[str, bytes]:
-    """File name -> contents; the map is drawn once and the same image goes into the PDF."""
+def render_exports(plan: RoutePlan, *, title: str | None = None) -> dict[str, bytes]:
+    """File name -> contents; the map is drawn once and the same image goes into the PDF.
+
+    Every file names the plan (id, day, depot, shift) so a sheet can always be matched to its plan.
+    """
+    title = title or plan_title(plan)
     map_png = route_map_png(plan, title=title)
     files = {
         "planner.csv": planner_csv(plan),
         "dropped_stops.csv": dropped_csv(plan),
+        "unplanned_stops.csv": unplanned_csv(plan),
         "routes.geojson": route_geojson_bytes(plan),
         "route_map.png": map_png,
         "driver_pack.pdf": driver_pack_pdf(plan, title=title, map_png=map_png),

@@ -7,6 +7,7 @@ hand over) and tables repeat their header when a long route runs over a page.
 from __future__ import annotations
 
 import io
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -31,7 +32,9 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.doctemplate import LayoutError
 
+from ..plan_summary import accounting_text, day_label, plan_title
 from ..route_plan import Route, RoutePlan, clock
 from ..stop_schema import format_clock
 from .colors import vehicle_color
@@ -83,9 +86,26 @@ def _styles() -> StyleSheet1:
     return sheet
 
 
-def _p(value: object, style: ParagraphStyle) -> Paragraph:
-    """Paragraph markup treats & < > as markup, so plan text (addresses, names) is always escaped."""
-    return Paragraph(escape("" if value is None else str(value)), style)
+# Longest text a table cell shows. A 1,500-character address would make one row taller than a page, which
+# reportlab cannot split (LayoutError) - the pack must never be lost for one odd field. The CSVs keep it whole.
+MAX_CELL_CHARS = 240
+_cell_limit: ContextVar[int] = ContextVar("cell_limit", default=MAX_CELL_CHARS)
+
+
+def clip(value: object, limit: int | None = None) -> str:
+    limit = min(limit or MAX_CELL_CHARS, _cell_limit.get())
+    text = " ".join(("" if value is None else str(value)).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "… (see CSV)"
+
+
+def _p(value: object, style: ParagraphStyle, limit: int | None = None) -> Paragraph:
+    """Paragraph markup treats & < > as markup, so plan text (addresses, names) is always escaped and clipped."""
+    return Paragraph(escape(clip(value, limit)), style)
+
+
+def _lines(values: list[str | None], limit: int | None = None) -> str:
+    """Several clipped, escaped values as lines of one cell."""
+    return "<br/>".join(escape(clip(v, limit)) for v in values if v)
 
 
 class _Bookmark(Flowable):
@@ -157,56 +177,64 @@ def _map_image(map_png: bytes, max_height: float) -> Image:
 def _cover(plan: RoutePlan, title: str, map_png: bytes | None, sheet: StyleSheet1) -> list[Flowable]:
     fleet = plan.fleet
     totals = plan.totals()
-    story: list[Flowable] = [_Bookmark("cover", "Summary"), Paragraph(escape(title), sheet["Title"])]
-    story.append(
-        _key_values(
-            [
-                ("Depot", f"{fleet.depot_name} ({fleet.depot_lat:.5f}, {fleet.depot_lon:.5f})"),
-                (
-                    "Shift",
-                    f"{format_clock(fleet.shift_start_min)}–{format_clock(fleet.shift_end_min)}, "
-                    f"routes at most {fleet.max_route_min} min, capacity {fleet.capacity} per vehicle",
-                ),
-                ("Vehicles", f"{totals['vehicles_used']} used of {totals['vehicles_available']} available"),
-                ("Stops", f"{totals['stops_served']} served, {totals['stops_dropped']} dropped"),
-                (
-                    "Total",
-                    f"{totals['total_distance_km']} km, {totals['total_duration_min']} min on the road "
-                    f"(driving {totals['total_drive_min']} min, "
-                    f"waiting {totals['total_wait_min']} min)",
-                ),
-            ],
-            sheet,
-        )
-    )
+    story: list[Flowable] = [_Bookmark("cover", "Summary"), Paragraph(escape(clip(title, 120)), sheet["Title"])]
+    pairs = [
+        ("Depot", f"{fleet.depot_name} ({fleet.depot_lat:.5f}, {fleet.depot_lon:.5f})"),
+        (
+            "Shift",
+            f"{format_clock(fleet.shift_start_min)}–{format_clock(fleet.shift_end_min)}, "
+            f"routes at most {fleet.max_route_min} min, capacity {fleet.capacity} per vehicle",
+        ),
+        ("Rows", accounting_text(plan)),
+        ("Vehicles", f"{totals['vehicles_used']} used of {totals['vehicles_available']} available"),
+        (
+            "Total",
+            f"{totals['total_distance_km']} km, {totals['total_duration_min']} min on the road "
+            f"(driving {totals['total_drive_min']} min, "
+            f"waiting {totals['total_wait_min']} min)",
+        ),
+    ]
+    if totals["stops_with_warnings"]:
+        pairs.append(("Warnings", f"{totals['stops_with_warnings']} planned stops have warnings (shown at the stop)"))
+    if plan.source_file or plan.plan_id:
+        plan_ref = f"plan {plan.plan_id or '-'} from {plan.source_file or '-'}"
+        if plan.data_version:
+            plan_ref += f" (version {plan.data_version})"
+        pairs.append(("Plan", plan_ref))
+    story.append(_key_values(pairs, sheet))
     story.append(Spacer(1, 4 * mm))
     if map_png:
-        story.append(_map_image(map_png, max_height=125 * mm))
+        story.append(_map_image(map_png, max_height=115 * mm))
         story.append(Spacer(1, 4 * mm))
-    story.extend(_dropped_table(plan, sheet))
+    story.extend(_unplanned_table(plan, sheet))
     return story
 
 
-def _dropped_table(plan: RoutePlan, sheet: StyleSheet1) -> list[Flowable]:
+def _unplanned_table(plan: RoutePlan, sheet: StyleSheet1) -> list[Flowable]:
+    """Every row of the file that is on no route, dropped, invalid or not located, with why."""
     # keepWithNext: the heading moves to the next page with the table rather than end a page on its own.
     heading_style = ParagraphStyle("DroppedHeading", parent=sheet["Heading3"], keepWithNext=1)
-    heading = Paragraph(f"Dropped stops ({len(plan.dropped)})", heading_style)
-    if not plan.dropped:
-        return [heading, Paragraph("Every stop is on a route.", sheet["Small"])]
+    unplanned = plan.unplanned()
+    heading = Paragraph(f"Not on a route ({len(unplanned)})", heading_style)
+    if not unplanned:
+        return [heading, Paragraph("Every row of the file is on a route.", sheet["Small"])]
     cell, head = sheet["Cell"], sheet["HeadCell"]
-    rows: list[list[Flowable | str]] = [[_p(h, head) for h in ("Stop ref", "Row", "Reason", "Why", "Address")]]
-    for d in plan.dropped:
-        address = ", ".join(x for x in (d.stop.address, d.stop.postal_code) if x)
+    rows: list[list[Flowable | str]] = [
+        [_p(h, head) for h in ("Row", "Stop ref", "Status", "Reason", "Why", "Address")]
+    ]
+    for u in unplanned:
+        address = ", ".join(x for x in (u.stop.address, u.stop.postal_code) if x) if u.stop else ""
         rows.append(
             [
-                _p(d.stop.stop_ref, cell),
-                _p(d.stop.row, cell),
-                _p(d.reason, cell),
-                _p(d.message, cell),
+                _p(u.row, cell),
+                _p(u.stop_ref or "", cell),
+                _p(u.status.replace("_", " "), cell),
+                _p(u.reason, cell),
+                _p(u.message, cell),
                 _p(address, cell),
             ]
         )
-    widths = [24 * mm, 11 * mm, 24 * mm, 70 * mm]
+    widths = [11 * mm, 24 * mm, 18 * mm, 22 * mm, 62 * mm]
     widths.append(FRAME_WIDTH - sum(widths))
     return [heading, _table(rows, widths)]
 
@@ -220,51 +248,78 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
         f"{len(route.visits)} stops · load {route.load}/{plan.fleet.capacity} · "
         f"depart {clock(route.start_s)} · back {clock(route.end_s)} · {route.distance_m / 1000:.1f} km"
     )
+    day = day_label(plan.plan_date)
     rows: list[list[Flowable | str]] = [
         [
             _p("Seq", head_right),
             _p("ETA", head),
+            _p("Wait", head_right),
+            _p("Service", head),
             _p("Window", head),
-            _p("Stop ref", head),
+            _p("Stop", head),
             _p("Address", head),
             _p("Contact", head),
-            _p("Demand", head_right),
-            _p("Service min", head_right),
+            _p("Notes", head),
         ]
     ]
     for visit in route.visits:
         stop = visit.stop
-        address = escape(stop.address or "")
-        if stop.postal_code:
-            address += ("<br/>" if address else "") + f"S{escape(stop.postal_code)}"
-        contact = "<br/>".join(escape(x) for x in (stop.contact_name, readable_phone(stop.phone)) if x)
+        address = _lines([stop.address, f"S{stop.postal_code}" if stop.postal_code else None])
+        contact = _lines([stop.contact_name, readable_phone(stop.phone)])
+        notes = _lines([stop.notes])
+        if stop.warnings:
+            warned = _lines(["⚠ " + w for w in stop.warnings], 160)
+            notes += ("<br/>" if notes else "") + f'<font color="#B42318">{warned}</font>'
+        wait = f"{round(visit.wait_s / 60)} min" if visit.wait_s >= 60 else ""
         rows.append(
             [
                 _p(visit.sequence, right),
-                _p(clock(visit.service_start_s), cell),
+                _p(clock(visit.arrival_s), cell),
+                _p(wait, right),
+                _p(f"{clock(visit.service_start_s)}–{clock(visit.departure_s)}", cell),
                 _p(time_window(stop.tw_start_min, stop.tw_end_min), cell),
-                _p(stop.stop_ref, cell),
+                Paragraph(_lines([stop.stop_ref, f"{stop.demand} units" if stop.demand else None], 60), cell),
                 Paragraph(address, cell),
                 Paragraph(contact, cell),
-                _p(stop.demand, right),
-                _p(stop.service_time_min, right),
+                Paragraph(notes, cell),
             ]
         )
-    widths = [9 * mm, 12 * mm, 22 * mm, 24 * mm, 0.0, 40 * mm, 16 * mm, 16 * mm]
-    widths[4] = FRAME_WIDTH - sum(widths)
+    widths = [8 * mm, 11 * mm, 11 * mm, 22 * mm, 20 * mm, 20 * mm, 0.0, 28 * mm, 30 * mm]
+    widths[6] = FRAME_WIDTH - sum(widths)
     return [
         PageBreak(),
         _Bookmark(route.vehicle_id, f"Vehicle {route.vehicle_id}"),
-        Paragraph(f"Vehicle {route.vehicle_id}", heading),
+        Paragraph(f"Vehicle {escape(route.vehicle_id)}" + (f" · {escape(day)}" if day else ""), heading),
         Paragraph(escape(summary), sheet["BodyText"]),
-        Paragraph(escape(f"Start and finish at {plan.fleet.depot_name}."), sheet["Small"]),
+        Paragraph(
+            escape(
+                f"Start and finish at {clip(plan.fleet.depot_name, 120)}. ETA is when you arrive; "
+                "wait is the time until the window opens."
+            ),
+            sheet["Small"],
+        ),
         Spacer(1, 3 * mm),
         _table(rows, widths),
     ]
 
 
-def driver_pack_pdf(plan: RoutePlan, *, title: str, map_png: bytes | None = None) -> bytes:
-    """Cover page, then one section per vehicle; every page footed with the title and page number."""
+def driver_pack_pdf(plan: RoutePlan, *, title: str | None = None, map_png: bytes | None = None) -> bytes:
+    """Cover page, then one section per vehicle; every page footed with the title, plan and page number.
+
+    Cells are clipped so no row outgrows a page; should reportlab still fail to lay a page out, the pack is
+    rebuilt with tighter clipping rather than lost.
+    """
+    try:
+        return _build(plan, title or plan_title(plan), map_png)
+    except LayoutError:
+        token = _cell_limit.set(60)
+        try:
+            return _build(plan, title or plan_title(plan), map_png)
+        finally:
+            _cell_limit.reset(token)
+
+
+def _build(plan: RoutePlan, title: str, map_png: bytes | None) -> bytes:
     sheet = _styles()
     regular, _ = _fonts()
     buf = io.BytesIO()
@@ -283,7 +338,8 @@ def driver_pack_pdf(plan: RoutePlan, *, title: str, map_png: bytes | None = None
         canvas.saveState()
         canvas.setFont(regular, 8)
         canvas.setFillColor(colors.HexColor("#666666"))
-        canvas.drawRightString(A4[0] - MARGIN, MARGIN - 2 * mm, f"{title} — page {document.page}")
+        plan_ref = f" — plan {plan.plan_id}" if plan.plan_id else ""
+        canvas.drawRightString(A4[0] - MARGIN, MARGIN - 2 * mm, f"{clip(title, 80)}{plan_ref} — page {document.page}")
         canvas.restoreState()
 
     story = _cover(plan, title, map_png, sheet)

@@ -1,9 +1,14 @@
-"""Stops left out of the plan, with the row of the uploaded file so the planner can find and fix them."""
+"""Rows left off the routes, with the row of the uploaded file so the planner can find and fix them.
+
+`dropped_stops.csv` lists the stops the solver could not fit; `unplanned_stops.csv` lists every row of the
+file on no route (dropped, invalid or not located) with its status and reason, so with `planner.csv` it
+covers the whole file.
+"""
 
 from __future__ import annotations
 
 from ..route_plan import RoutePlan
-from ._format import csv_bytes, hhmm, text
+from ._format import PLAN_COLUMNS, csv_bytes, hhmm, plan_values, text, warnings_text
 
 DROPPED_COLUMNS: tuple[str, ...] = (
     "stop_ref",
@@ -15,11 +20,36 @@ DROPPED_COLUMNS: tuple[str, ...] = (
     "tw_start",
     "tw_end",
     "demand",
+    "contact_name",
+    "phone",
+    "notes",
+    "warnings",
+    *PLAN_COLUMNS,
+)
+
+UNPLANNED_COLUMNS: tuple[str, ...] = (
+    "row",
+    "stop_ref",
+    "status",
+    "reason",
+    "message",
+    "address",
+    "postal_code",
+    "lat",
+    "lon",
+    "tw_start",
+    "tw_end",
+    "demand",
+    "contact_name",
+    "phone",
+    "notes",
+    *PLAN_COLUMNS,
 )
 
 
 def dropped_csv(plan: RoutePlan) -> bytes:
     """Always has the header, even with nothing dropped, so downstream readers see the same columns."""
+    on_plan = plan_values(plan)
     rows = [
         (
             d.stop.stop_ref,
@@ -31,7 +61,41 @@ def dropped_csv(plan: RoutePlan) -> bytes:
             hhmm(d.stop.tw_start_min),
             hhmm(d.stop.tw_end_min),
             d.stop.demand,
+            text(d.stop.contact_name),
+            text(d.stop.phone),
+            text(d.stop.notes),
+            warnings_text(d.stop),
+            *on_plan,
         )
         for d in plan.dropped
     ]
     return csv_bytes(DROPPED_COLUMNS, rows)
+
+
+def unplanned_csv(plan: RoutePlan) -> bytes:
+    """Every row of the file that is on no route, in file order; invalid rows carry their problems."""
+    on_plan = plan_values(plan)
+    rows = []
+    for u in plan.unplanned():
+        s = u.stop
+        rows.append(
+            (
+                u.row,
+                text(u.stop_ref),
+                u.status,
+                u.reason,
+                u.message,
+                text(s.address) if s else "",
+                text(s.postal_code) if s else "",
+                "" if s is None or s.lat is None else f"{s.lat:.6f}",
+                "" if s is None or s.lon is None else f"{s.lon:.6f}",
+                hhmm(s.tw_start_min) if s else "",
+                hhmm(s.tw_end_min) if s else "",
+                s.demand if s else "",
+                text(s.contact_name) if s else "",
+                text(s.phone) if s else "",
+                text(s.notes) if s else "",
+                *on_plan,
+            )
+        )
+    return csv_bytes(UNPLANNED_COLUMNS, rows)

@@ -9,7 +9,9 @@ import json
 from typing import Any
 
 from ..route_plan import Route, RoutePlan, clock
+from ..stop_schema import Stop, format_clock
 from .colors import vehicle_color
+from .driver_csv import time_window
 
 Feature = dict[str, Any]
 
@@ -63,8 +65,13 @@ def route_geojson(plan: RoutePlan) -> dict[str, Any]:
                         "vehicle": route.vehicle_id,
                         "sequence": visit.sequence,
                         "stop_ref": stop.stop_ref,
-                        "eta": clock(visit.service_start_s),
-                        "address": stop.address,
+                        "eta": clock(visit.arrival_s),
+                        "arrival": clock(visit.arrival_s),
+                        "wait_min": round(visit.wait_s / 60),
+                        "service_start": clock(visit.service_start_s),
+                        "departure": clock(visit.departure_s),
+                        "time_window": time_window(stop.tw_start_min, stop.tw_end_min),
+                        **_stop_fields(stop),
                         "color": color,
                     },
                 )
@@ -81,10 +88,55 @@ def route_geojson(plan: RoutePlan) -> dict[str, Any]:
                     "stop_ref": stop.stop_ref,
                     "reason": dropped.reason,
                     "message": dropped.message,
+                    "time_window": time_window(stop.tw_start_min, stop.tw_end_min),
+                    **_stop_fields(stop),
                 },
             )
         )
-    return {"type": "FeatureCollection", "features": features}
+    # Foreign members (RFC 7946 section 6.1): which plan and day this is, and the rows with no place on a map.
+    return {
+        "type": "FeatureCollection",
+        "plan": plan_info(plan),
+        "not_on_map": [
+            {"row": u.row, "stop_ref": u.stop_ref, "status": u.status, "reason": u.reason, "message": u.message}
+            for u in plan.unplanned()
+            if u.stop is None or not u.stop.has_coordinates
+        ],
+        "features": features,
+    }
+
+
+def _stop_fields(stop: Stop) -> dict[str, Any]:
+    """What a driver needs at the door, the planner's extra columns included."""
+    return {
+        "address": stop.address,
+        "postal_code": stop.postal_code,
+        "contact_name": stop.contact_name,
+        "phone": stop.phone,
+        "notes": stop.notes,
+        "warnings": list(stop.warnings),
+        "demand": stop.demand,
+        "service_time_min": stop.service_time_min,
+        "row": stop.row,
+        **{f"extra_{k}": v for k, v in stop.extra.items() if k != "notes"},
+    }
+
+
+def plan_info(plan: RoutePlan) -> dict[str, Any]:
+    """The plan's identity, day, depot, shift and row counts, shared by the GeoJSON and the manifest."""
+    fleet = plan.fleet
+    return {
+        "plan_id": plan.plan_id,
+        "data_version": plan.data_version,
+        "plan_date": plan.plan_date,
+        "source_file": plan.source_file,
+        "depot": fleet.depot_name,
+        "depot_lat": fleet.depot_lat,
+        "depot_lon": fleet.depot_lon,
+        "shift": f"{format_clock(fleet.shift_start_min)}-{format_clock(fleet.shift_end_min)}",
+        **plan.row_counts(),
+        "vehicles_used": plan.vehicles_used,
+    }
 
 
 def route_geojson_bytes(plan: RoutePlan) -> bytes:

@@ -286,6 +286,22 @@ def route_map_png(plan: RoutePlan, *, width_in: float = 10.0, dpi: int = 110, ti
     return buf.getvalue()
 
 
+def route_map_preview(plan: RoutePlan, *, title: str | None = None) -> bytes:
+    """The map the Dagster UI leads with: full width, legend and stop numbers, kept light for the event log.
+
+    Same drawing as the download, at a screen-sized width, quantised to a 64-colour palette (the merged colours
+    are anti-aliasing shades) so a 100-stop plan stays around 100 kB of metadata.
+    """
+    fig = _figure(plan, width_in=11.0, labels=True, small=False, title=title)
+    rendered = io.BytesIO()
+    fig.savefig(rendered, format="png", dpi=100, facecolor="white")
+    rendered.seek(0)
+    with Image.open(rendered) as image:
+        buf = io.BytesIO()
+        image.convert("RGB").quantize(colors=64).save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
 def route_map_thumbnail(plan: RoutePlan) -> bytes:
     """A small map for Dagster UI metadata, where it is inlined as base64 markdown and must stay light.
 
