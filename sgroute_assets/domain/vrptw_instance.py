@@ -88,15 +88,24 @@ class VrptwInstance:
         return [k for k, t in enumerate(self.vehicle_types) for _ in range(t.count)]
 
     def penalty(self) -> int:
-        """Dropping a stop must cost more than any detour could, so it only happens when forced."""
+        """Dropping a stop must cost more than serving it ever could, so it only happens when forced.
+
+        Serving a stop adds at most two legs of travel, its service, waiting up to the whole shift and one
+        more vehicle; twice that bound is the penalty. Not a huge constant: PyVRP searches markedly worse
+        with prizes orders of magnitude above the plan's costs (measured: +1.4 % on sg_real_100 at 1e6).
+        """
         if self.drop_penalty is not None:
             return self.drop_penalty
         finite = self.travel[self.travel < UNREACHABLE]
         longest = int(finite.max()) if finite.size else 0
         horizon = self.shift_end - self.shift_start
         fixed = max(t.fixed_cost for t in self.vehicle_types)
-        per_unit = self.travel_cost + self.duration_cost
-        return max(1_000_000, 100 * per_unit * longest + 2 * self.duration_cost * horizon + 10 * fixed)
+        bound = (
+            self.travel_cost * 2 * longest
+            + self.duration_cost * (2 * longest + max(self.service) + horizon)
+            + fixed
+        )
+        return 2 * bound + 1
 
     def node_penalty(self, node: int) -> int:
         high = bool(self.high_priority) and self.high_priority[node]
