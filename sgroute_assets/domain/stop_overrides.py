@@ -29,6 +29,9 @@ from .stop_schema import SG_LAT_MAX, SG_LAT_MIN, SG_LON_MAX, SG_LON_MIN, Stop
 from .stop_validation import is_null_text, parse_float
 
 OVERRIDES_MARK = ".overrides"
+# Every sidecar a planner may put beside a stop file: never a partition of its own, a change re-plans it.
+# ``.fleet`` is the vehicle types (domain/fleet_file.py), ``.sequence`` a fixed visit order (domain/resequence.py).
+SIDECAR_MARKS = (OVERRIDES_MARK, ".fleet", ".sequence")
 OVERRIDE_SUFFIXES = (".csv", ".xlsx")
 MANUAL = "manual"
 _POSTAL = re.compile(r"^(?:s|singapore)?\s*\(?\s*(\d{6})\s*\)?$", re.IGNORECASE)
@@ -72,20 +75,49 @@ def is_overrides_file(name: str) -> bool:
     return split is not None and split[0].lower().endswith(OVERRIDES_MARK)
 
 
-def stop_file_names_for(overrides_name: str) -> list[str]:
-    """The stop file names an overrides file may belong to (the inverse of ``overrides_names_for``)."""
-    split = _strip_suffix(overrides_name)
-    if split is None or not split[0].lower().endswith(OVERRIDES_MARK):
+def sidecar_kind(name: str) -> str | None:
+    """``overrides``, ``fleet`` or ``sequence`` for a sidecar file name, None for anything else."""
+    split = _strip_suffix(name)
+    if split is None:
+        return None
+    for mark in SIDECAR_MARKS:
+        if split[0].lower().endswith(mark):
+            return mark[1:]
+    return None
+
+
+def is_sidecar_file(name: str) -> bool:
+    return sidecar_kind(name) is not None
+
+
+def stop_file_names_for(sidecar_name: str) -> list[str]:
+    """The stop file names a sidecar may belong to (the inverse of ``sidecar_names_for``)."""
+    kind = sidecar_kind(sidecar_name)
+    split = _strip_suffix(sidecar_name)
+    if kind is None or split is None:
         return []
-    stem = split[0][: -len(OVERRIDES_MARK)]
+    stem = split[0][: -len(kind) - 1]
     return [f"{stem}{suffix}" for suffix in OVERRIDE_SUFFIXES]
 
 
-def overrides_names_for(stop_file_name: str) -> list[str]:
-    """The sidecar names looked for beside a stop file, CSV first."""
+def sidecar_names_for(stop_file_name: str, mark: str) -> list[str]:
+    """The names looked for beside a stop file for one kind of sidecar, CSV first."""
     split = _strip_suffix(stop_file_name)
     stem = split[0] if split else stop_file_name
-    return [f"{stem}{OVERRIDES_MARK}{suffix}" for suffix in OVERRIDE_SUFFIXES]
+    return [f"{stem}{mark}{suffix}" for suffix in OVERRIDE_SUFFIXES]
+
+
+def overrides_names_for(stop_file_name: str) -> list[str]:
+    """The overrides sidecar names looked for beside a stop file, CSV first."""
+    return sidecar_names_for(stop_file_name, OVERRIDES_MARK)
+
+
+def find_sidecar(store: SidecarSource, stop_file_name: str, mark: str) -> tuple[str, bytes] | None:
+    """The first sidecar of one kind beside ``stop_file_name`` (one ``stat`` per candidate, one read)."""
+    for candidate in sidecar_names_for(stop_file_name, mark):
+        if store.stat(candidate) is not None:
+            return candidate, store.read(candidate)
+    return None
 
 
 def parse_overrides(name: str, data: bytes) -> StopOverrides:
@@ -165,10 +197,8 @@ def load_overrides(store: SidecarSource, stop_file_name: str) -> StopOverrides:
 
     One ``stat`` per candidate name (no listing of the whole inbox or bucket), one read when found.
     """
-    for candidate in overrides_names_for(stop_file_name):
-        if store.stat(candidate) is not None:
-            return parse_overrides(candidate, store.read(candidate))
-    return StopOverrides()
+    found = find_sidecar(store, stop_file_name, OVERRIDES_MARK)
+    return parse_overrides(*found) if found else StopOverrides()
 
 
 def apply_overrides(stops: list[Stop], overrides: StopOverrides) -> tuple[list[Stop], set[str]]:

@@ -21,7 +21,9 @@ KNOWN_COLUMNS: tuple[str, ...] = (
     "tw_end",
     "phone",
     "contact_name",
+    "priority",
 )
+PRIORITIES = ("normal", "high")  # a high-priority stop is dropped last when not every stop fits
 
 # Singapore's bounding box with a small margin for offshore islands (Pulau Tekong, Jurong Island).
 SG_LAT_MIN, SG_LAT_MAX = 1.15, 1.48
@@ -63,6 +65,7 @@ class Stop:
     phone: str | None = None
     contact_name: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    priority: str = "normal"  # normal | high
     # Problems that do not stop planning (a foreign phone, a malformed postal code beside good coordinates):
     # the stop is planned and every report shows them next to it, as "column: message".
     warnings: tuple[str, ...] = ()

@@ -15,6 +15,7 @@ import phonenumbers
 from .stop_file_reader import RawTable, read_stop_file
 from .stop_schema import (
     KNOWN_COLUMNS,
+    PRIORITIES,
     REQUIRED_COLUMN,
     SG_LAT_MAX,
     SG_LAT_MIN,
@@ -135,6 +136,10 @@ def _validate_row(
     phone = _phone(_cell(cells, index, "phone"), warn)
     contact_text = _cell(cells, index, "contact_name")
     contact = None if is_null_text(contact_text) else contact_text
+    priority_text = _cell(cells, index, "priority").strip().lower()
+    priority = "normal" if is_null_text(priority_text) else priority_text
+    if priority not in PRIORITIES:
+        err("priority", f"priority '{priority_text}' is not one of {', '.join(PRIORITIES)}")
 
     has_location = bool(address) or postal_code is not None or (lat is not None and lon is not None)
     location_given = any(not is_null_text(_cell(cells, index, c)) for c in ("address", "postal_code", "lat", "lon"))
@@ -157,6 +162,7 @@ def _validate_row(
             tw_end_min=tw_end,
             phone=phone,
             contact_name=contact,
+            priority=priority,
             extra=extra,
             warnings=tuple(f"{w.column or 'row'}: {w.message}" for w in warnings),
         )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .fleet import Fleet
+from .fleet import Fleet, FleetError
 from .stop_schema import Stop
 from .travel_time import TravelMatrix
 
@@ -101,9 +101,7 @@ class VrptwInstance:
         horizon = self.shift_end - self.shift_start
         fixed = max(t.fixed_cost for t in self.vehicle_types)
         bound = (
-            self.travel_cost * 2 * longest
-            + self.duration_cost * (2 * longest + max(self.service) + horizon)
-            + fixed
+            self.travel_cost * 2 * longest + self.duration_cost * (2 * longest + max(self.service) + horizon) + fixed
         )
         return 2 * bound + 1
 
@@ -132,6 +130,14 @@ def instance_from_stops(
     if matrix.size != len(stops) + 1:
         raise ValueError(f"matrix has {matrix.size} nodes for {len(stops)} stops plus a depot")
     weights = weights or ObjectiveWeights()
+    unsupported = [t.name for t in fleet.vehicle_types if t.start_lat is not None or t.end_lat is not None or t.break_]
+    if unsupported:
+        # Accepted and validated in fleet files and config, but not yet scheduled: refuse rather than plan
+        # routes that silently ignore a depot or a driver's break.
+        raise FleetError(
+            f"vehicle types {', '.join(unsupported)} have their own start/end depot or a driver break, which this "
+            "planner does not schedule yet; leave those columns blank"
+        )
     travel_cost, duration_cost = weights.scaled()
     duration = np.where(np.isfinite(matrix.duration_s), np.rint(matrix.duration_s), UNREACHABLE)
     shift_start = fleet.shift_start_min * 60
@@ -167,5 +173,5 @@ def instance_from_stops(
         vehicle_types=specs,
         travel_cost=travel_cost,
         duration_cost=duration_cost,
-        high_priority=[False] + [getattr(s, "priority", "normal") == "high" for s in stops],
+        high_priority=[False] + [s.priority == "high" for s in stops],
     )

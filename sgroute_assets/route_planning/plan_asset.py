@@ -1,45 +1,111 @@
 """The optimised, independently checked route plan for a partition."""
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import dagster as dg
 
-from sgroute_assets.domain.fleet import Fleet, FleetError
+from sgroute_assets.domain.fleet import DEFAULT_TYPE_NAME, Fleet, FleetError, VehicleBreak, VehicleType
+from sgroute_assets.domain.fleet_file import FLEET_MARK, parse_fleet_file
 from sgroute_assets.domain.geocoding import GeocodedStops
 from sgroute_assets.domain.route_plan import RoutePlan, plan_routes
 from sgroute_assets.domain.row_accounting import account_rows
+from sgroute_assets.domain.stop_overrides import find_sidecar
 from sgroute_assets.domain.stop_schema import ValidationReport
 from sgroute_assets.domain.travel_time import TravelMatrix
 from sgroute_assets.domain.vrptw_instance import ObjectiveWeights
 from sgroute_assets.domain.vrptw_model import Progress
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
-from sgroute_assets.route_planning.planning_config import FleetConfig
+from sgroute_assets.route_planning.planning_config import FleetConfig, VehicleTypeConfig, clock_minutes
 from sgroute_assets.stop_intake.assets import GROUP
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.partition_records import replace_plan
 from sgroute_resources.solver_settings import RoutingSolver
+from sgroute_resources.stop_file_store import StopFileStore
 
 
-def fleet_from_config(config: FleetConfig, matrix: TravelMatrix) -> Fleet:
-    """The fleet from the Launchpad, the depot and shift from the matrix the plan is solved on."""
+def _default_type(config: FleetConfig, matrix: TravelMatrix) -> VehicleType:
     timing = matrix.timing
     if timing is None:
         raise dg.Failure(description="the travel matrix has no shift; re-materialise travel_time_matrix")
+    return VehicleType(
+        name=DEFAULT_TYPE_NAME,
+        count=config.vehicles,
+        capacity=config.capacity,
+        shift_start_min=timing.shift_start_min,
+        shift_end_min=timing.shift_end_min,
+        max_route_min=config.max_route_minutes,
+        fixed_cost_min=float(config.vehicle_fixed_cost_min),
+    )
+
+
+def _type_from_config(c: VehicleTypeConfig, default: VehicleType) -> VehicleType:
+    brk = None
+    if c.break_earliest or c.break_latest or c.break_minutes:
+        if not (c.break_earliest and c.break_latest and c.break_minutes):
+            raise dg.Failure(
+                description=f"vehicle type {c.name}: a break needs break_earliest, break_latest and break_minutes"
+            )
+        brk = VehicleBreak(
+            clock_minutes(c.break_earliest, "break_earliest"),
+            clock_minutes(c.break_latest, "break_latest"),
+            c.break_minutes,
+        )
+    return replace(
+        default,
+        name=c.name,
+        count=c.count,
+        capacity=default.capacity if c.capacity is None else c.capacity,
+        shift_start_min=clock_minutes(c.shift_start, "shift_start") if c.shift_start else default.shift_start_min,
+        shift_end_min=clock_minutes(c.shift_end, "shift_end") if c.shift_end else default.shift_end_min,
+        max_route_min=default.max_route_min if c.max_route_minutes is None else c.max_route_minutes,
+        fixed_cost_min=default.fixed_cost_min if c.fixed_cost_min is None else c.fixed_cost_min,
+        start_lat=c.start_lat,
+        start_lon=c.start_lon,
+        end_lat=c.end_lat,
+        end_lon=c.end_lon,
+        break_=brk,
+    )
+
+
+def fleet_from_config(
+    config: FleetConfig, matrix: TravelMatrix, store: StopFileStore | None = None, stop_file: str | None = None
+) -> tuple[Fleet, str]:
+    """The fleet and where it came from: the Launchpad's vehicle types, else the stop file's
+    ``<name>.fleet.csv``, else the single default type; the depot and default shift from the matrix."""
+    default = _default_type(config, matrix)
+    source = "config (single type)"
+    types: tuple[VehicleType, ...] = ()
+    if config.vehicle_types:
+        types = tuple(_type_from_config(c, default) for c in config.vehicle_types)
+        source = "config (vehicle_types)"
+    elif store is not None and stop_file:
+        found = find_sidecar(store, stop_file, FLEET_MARK)
+        if found is not None:
+            fleet_file = parse_fleet_file(*found, default)
+            if fleet_file.issues:
+                raise dg.Failure(
+                    description="fleet file problems:\n" + "\n".join(f"- {i}" for i in fleet_file.issues[:50])
+                )
+            types = tuple(fleet_file.types)
+            source = found[0]
     try:
-        return Fleet(
+        fleet = Fleet(
             depot_lat=float(matrix.lats[0]),
             depot_lon=float(matrix.lons[0]),
             depot_name=matrix.depot_name,
-            vehicles=config.vehicles,
-            capacity=config.capacity,
-            shift_start_min=timing.shift_start_min,
-            shift_end_min=timing.shift_end_min,
-            max_route_min=config.max_route_minutes,
+            vehicles=default.count,
+            capacity=default.capacity,
+            shift_start_min=default.shift_start_min,
+            shift_end_min=default.shift_end_min,
+            max_route_min=default.max_route_min,
             vehicle_fixed_cost_s=config.vehicle_fixed_cost_min * 60,
+            types=types,
         )
     except FleetError as exc:
         raise dg.Failure(description=f"fleet settings: {exc}") from None
+    return fleet, source
 
 
 def objective_from_config(config: FleetConfig) -> ObjectiveWeights:
@@ -71,9 +137,14 @@ def route_plan(
     travel_time_matrix: TravelMatrix,
     solver: RoutingSolver,
     app_db: AppDatabase,
+    stop_file_store: StopFileStore,
 ) -> dg.Output[RoutePlan]:
     """Routes from PyVRP or OR-Tools (optional visits, paid-time objective), verified before they are stored."""
-    fleet = fleet_from_config(config, travel_time_matrix)
+    fleet, fleet_source = fleet_from_config(config, travel_time_matrix, stop_file_store, validated_stops.file)
+    context.log.info(
+        f"fleet from {fleet_source}: "
+        + ", ".join(f"{t.count} x {t.name} (capacity {t.capacity})" for t in fleet.vehicle_types)
+    )
     located = geocoded_stops.located
     if [s.stop_ref for s in located] != travel_time_matrix.node_ids[1:]:
         raise dg.Failure(description="the travel matrix does not match the geocoded stops; re-materialise both")
@@ -81,14 +152,17 @@ def route_plan(
         settings = solver.settings(config.solver_time_limit_s, config.solver_engine)
     except ValueError as exc:
         raise dg.Failure(description=f"solver settings: {exc}") from None
-    plan = plan_routes(
-        fleet,
-        located,
-        travel_time_matrix,
-        settings,
-        objective_from_config(config),
-        progress=progress_logger(context.log),
-    )
+    try:
+        plan = plan_routes(
+            fleet,
+            located,
+            travel_time_matrix,
+            settings,
+            objective_from_config(config),
+            progress=progress_logger(context.log),
+        )
+    except FleetError as exc:
+        raise dg.Failure(description=f"fleet settings: {exc}") from None
     context.log.info(
         f"{plan.engine} stopped ({plan.stop_reason}) after {plan.solve_time_s:.1f} s of {plan.time_limit_s:g} s"
     )

@@ -48,6 +48,29 @@ def plan_day_of_week(plan_date: str | None) -> tuple[str, int]:
     return day.isoformat(), day.weekday()
 
 
+class VehicleTypeConfig(dg.Config):
+    """One vehicle type of the fleet. Blank optional fields take the default single type's value."""
+
+    name: str = Field(
+        description="What dispatchers call this type (unique), e.g. Van or Lorry; vehicles become Van 1, Van 2."
+    )
+    count: int = Field(description="Vehicles of this type available.")
+    capacity: int | None = Field(default=None, description="Demand units one vehicle carries.")
+    shift_start: str | None = Field(default=None, description="Shift start, HH:MM (default: the plan's shift).")
+    shift_end: str | None = Field(default=None, description="Shift end, HH:MM (default: the plan's shift).")
+    max_route_minutes: int | None = Field(default=None, description="Longest route, depot to depot, waiting included.")
+    fixed_cost_min: float | None = Field(
+        default=None, description="What using one more vehicle of this type costs, in minutes of paid time."
+    )
+    start_lat: float | None = Field(default=None, description="Where its routes start (blank: the depot).")
+    start_lon: float | None = Field(default=None, description="Where its routes start (blank: the depot).")
+    end_lat: float | None = Field(default=None, description="Where its routes end (blank: the depot).")
+    end_lon: float | None = Field(default=None, description="Where its routes end (blank: the depot).")
+    break_earliest: str | None = Field(default=None, description="Driver break: earliest start, HH:MM.")
+    break_latest: str | None = Field(default=None, description="Driver break: latest start, HH:MM.")
+    break_minutes: int | None = Field(default=None, description="Driver break length in minutes.")
+
+
 class FleetConfig(dg.Config):
     """The fleet for this plan and how it is optimised (the shift is set with the travel matrix, see
     PlanningDayConfig). The scalar fields are the default single vehicle type, from the environment."""
@@ -66,6 +89,11 @@ class FleetConfig(dg.Config):
     vehicle_fixed_cost_min: int = Field(
         default=int(_env("SGROUTE_VEHICLE_FIXED_COST_MIN", "30")),
         description="What using one more vehicle costs, in minutes of paid time (SGROUTE_VEHICLE_FIXED_COST_MIN).",
+    )
+    vehicle_types: list[VehicleTypeConfig] = Field(
+        default=[],
+        description="Several vehicle types for this run; empty: the stop file's <name>.fleet.csv if there is one, "
+        "else the single type above.",
     )
     solver_time_limit_s: float | None = Field(
         default=None, description="Longest the solver may search, seconds; default from the solver resource."

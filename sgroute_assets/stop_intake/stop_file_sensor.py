@@ -20,7 +20,7 @@ import zlib
 import dagster as dg
 
 from sgroute_assets.domain.stop_file_reader import MAX_FILE_BYTES, StopFileError, read_stop_file
-from sgroute_assets.domain.stop_overrides import is_overrides_file, stop_file_names_for
+from sgroute_assets.domain.stop_overrides import sidecar_kind, stop_file_names_for
 from sgroute_assets.partition_run_requests import PartitionRunRequests
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.jobs import route_planning_job
@@ -92,10 +92,11 @@ def _quarantine(context, store: StopFileStore, stored: StoredFile, problem: str)
     context.log.warning(f"quarantined {stored.name}: {problem} ({where})")
 
 
-def _overrides_rerun(
-    store: StopFileStore, cursor: SensorCursor, overrides: StoredFile, runs: PartitionRunRequests
+def _sidecar_rerun(
+    store: StopFileStore, cursor: SensorCursor, overrides: StoredFile, runs: PartitionRunRequests, kind: str
 ) -> None:
-    """Re-run the stop file an overrides file belongs to, if that file was handled and has no run this tick."""
+    """Re-run the stop file a sidecar (overrides, fleet, sequence) belongs to, if that file was handled and has
+    no run this tick."""
     for name in stop_file_names_for(overrides.name):
         handled = cursor.files.get(name)
         target = store.stat(name) if handled else None
@@ -109,12 +110,12 @@ def _overrides_rerun(
         version = handled["version"]
         runs.request(
             key,
-            run_key=f"{key}:{version}:overrides:{change}",
+            run_key=f"{key}:{version}:{kind}:{change}",
             tags={
                 "sgroute/source": target.uri,
                 SOURCE_NAME_TAG: target.name,
                 "sgroute/version": version,
-                "sgroute/overrides": overrides.name,
+                f"sgroute/{kind}": overrides.name,
             },
         )
         return
@@ -147,9 +148,11 @@ def stop_file_sensor(
         seen = cursor.files.get(stored.name)
         if seen and seen.get("stamp") == stored.stamp:
             continue
-        if is_overrides_file(stored.name):
-            # A planner's pins for a stop file: never a partition of its own, but a change re-plans its file.
-            _overrides_rerun(stop_file_store, cursor, stored, runs)
+        kind = sidecar_kind(stored.name)
+        if kind is not None:
+            # A planner's pins, fleet or visit order for a stop file: never a partition of its own, but a change
+            # re-plans its file.
+            _sidecar_rerun(stop_file_store, cursor, stored, runs, kind)
             cursor.files[stored.name] = {"stamp": stored.stamp, "version": stored.generation or stored.stamp}
             continue
         if not stored.supported:
