@@ -48,6 +48,7 @@ def cloud_resources(env: str, database_url: str) -> dict[str, Any]:
         "solver": RoutingSolver(
             time_limit_s=float(os.environ.get("SGROUTE_SOLVER_TIME_LIMIT_S", "30")),
             first_solution=os.environ.get("SGROUTE_FIRST_SOLUTION", "parallel_cheapest_insertion"),
+            engine=os.environ.get("SGROUTE_SOLVER_ENGINE", "auto"),
         ),
         "app_db": app_db,
         "travel_time_model_store": TravelTimeModelStore(app_db=app_db),

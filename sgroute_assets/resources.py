@@ -27,6 +27,7 @@ def _solver() -> RoutingSolver:
     return RoutingSolver(
         time_limit_s=float(os.environ.get("SGROUTE_SOLVER_TIME_LIMIT_S", "10")),
         first_solution=os.environ.get("SGROUTE_FIRST_SOLUTION", "parallel_cheapest_insertion"),
+        engine=os.environ.get("SGROUTE_SOLVER_ENGINE", "auto"),
     )
 
 

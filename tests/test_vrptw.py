@@ -23,11 +23,22 @@ def claimed(inst, routes):
     return out
 
 
-@pytest.mark.parametrize("name,max_gap", [("R101", 0.06), ("RC101", 0.10), ("C101", 0.01)])
-def test_solomon_tight_windows_solved_feasibly_within_the_time_limit(shared_dir, name, max_gap):
+@pytest.mark.parametrize(
+    "name,engine,max_gap",
+    [
+        ("R101", "ortools", 0.06),
+        ("RC101", "ortools", 0.10),
+        ("C101", "ortools", 0.01),
+        ("R101", "pyvrp", 0.01),
+        ("RC101", "auto", 0.03),
+        ("C101", "pyvrp", 0.001),
+    ],
+)
+def test_solomon_tight_windows_solved_feasibly_within_the_time_limit(shared_dir, name, engine, max_gap):
     path = shared_dir / "benchmarks" / "solomon" / f"{name}.vrp"
     inst = load_vrptw(path)
-    result = solve_vrptw(inst, SolverSettings(time_limit_s=3))
+    result = solve_vrptw(inst, SolverSettings(time_limit_s=3, engine=engine))
+    assert result.engine == ("pyvrp" if engine == "auto" else engine)
     assert result.solve_time_s < 3 + 2.0
     used = [v for v in result.routes if v]
     assert result.dropped == []  # PATH_CHEAPEST_ARC finds no plan at all on R101/RC101
@@ -38,7 +49,7 @@ def test_solomon_tight_windows_solved_feasibly_within_the_time_limit(shared_dir,
 
 def test_feasibility_check_catches_broken_plans(shared_dir):
     inst = load_vrptw(shared_dir / "benchmarks" / "solomon" / "R101.vrp")
-    result = solve_vrptw(inst, SolverSettings(time_limit_s=1))
+    result = solve_vrptw(inst, SolverSettings(time_limit_s=1, engine="ortools"))
     used = [v for v in result.routes if v]
     good = claimed(inst, used)
     assert check_plan(inst, good, result.dropped) == []
@@ -110,3 +121,51 @@ def test_shift_too_short_for_the_round_trip_is_a_shift_length_drop():
     plan = plan_routes(fleet, stops, m, SolverSettings(time_limit_s=1))
     (dropped,) = plan.dropped
     assert dropped.reason == "shift_length" and "maximum route duration of 60 min" in dropped.message
+
+
+def ten_stop_plan_inputs(seed: int = 3):
+    rng = np.random.default_rng(seed)
+    stops = [
+        Stop(
+            stop_ref=f"S{i}",
+            row=i + 2,
+            lat=1.28 + rng.uniform(0, 0.1),
+            lon=103.75 + rng.uniform(0, 0.2),
+            demand=3,
+            service_time_min=5,
+        )
+        for i in range(10)
+    ]
+    fleet = Fleet(1.3354, 103.8879, vehicles=3, capacity=20, shift_start_min=480, shift_end_min=1080, max_route_min=600)
+    ids = ["DEPOT"] + [s.stop_ref for s in stops]
+    m = estimate_matrix(ids, np.r_[1.3354, [s.lat for s in stops]], np.r_[103.8879, [s.lon for s in stops]])
+    return fleet, stops, m
+
+
+@pytest.mark.parametrize("engine", ["pyvrp", "ortools"])
+def test_a_ten_stop_file_stops_early_when_the_search_stalls(engine):
+    fleet, stops, m = ten_stop_plan_inputs()
+    reports = []
+    plan = plan_routes(fleet, stops, m, SolverSettings(time_limit_s=10, engine=engine), progress=reports.append)
+    assert plan.stops_served == 10 and not plan.dropped
+    assert plan.engine == engine and plan.stop_reason == "stalled"
+    assert plan.solve_time_s < 2.5, plan.solve_time_s
+    assert reports and reports[-1].best_cost is not None and reports[-1].best_found_s <= plan.solve_time_s
+    assert all(r.vehicle_name.startswith("Van") for r in plan.routes)
+
+
+def test_without_early_stop_the_whole_limit_is_used():
+    fleet, stops, m = ten_stop_plan_inputs()
+    settings = SolverSettings(time_limit_s=1.5, engine="pyvrp", stop_when_stalled=False)
+    plan = plan_routes(fleet, stops, m, settings)
+    assert plan.stop_reason == "time_limit" and plan.solve_time_s >= 1.5
+
+
+def test_progress_is_reported_every_few_seconds_on_a_long_solve(shared_dir):
+    inst = load_vrptw(shared_dir / "benchmarks" / "solomon" / "RC101.vrp")
+    reports = []
+    settings = SolverSettings(time_limit_s=2.5, engine="pyvrp", stop_when_stalled=False, progress_interval_s=0.5)
+    solve_vrptw(inst, settings, progress=reports.append)
+    times = [r.elapsed_s for r in reports]
+    assert len(times) >= 4 and max(b - a for a, b in zip(times, times[1:], strict=False)) < 1.0
+    assert reports[-1].best_cost is not None

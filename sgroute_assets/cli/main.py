@@ -8,6 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from sgroute_assets.cli import bench_vrptw as cli_bench_vrptw
 from sgroute_assets.cli import eta as cli_eta
 from sgroute_assets.cli import geocode as cli_geocode
 from sgroute_assets.cli.validate import cmd_validate
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_validate)
     cli_geocode.register(sub)
     cli_eta.register(sub)
+    cli_bench_vrptw.register(sub)
     db = sub.add_parser("db", help="app database migrations against DATABASE_URL")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     up = db_sub.add_parser("upgrade", help="migrate up (to head by default)")

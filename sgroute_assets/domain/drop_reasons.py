@@ -31,13 +31,21 @@ def _clock(seconds: int) -> str:
 
 
 def reason_alone(inst: VrptwInstance, node: int) -> DropReason | None:
-    """A reason that holds whatever the other stops do, or None if an empty vehicle could serve it."""
+    """A reason that holds whatever the other stops do, or None if an empty vehicle of some type could serve it."""
+    reasons = [_reason_alone_for(inst, node, k) for k in range(len(inst.vehicle_types))]
+    if any(r is None for r in reasons):
+        return None
+    return reasons[0]
+
+
+def _reason_alone_for(inst: VrptwInstance, node: int, vehicle_type: int) -> DropReason | None:
+    spec = inst.vehicle_types[vehicle_type]
     out_leg, back_leg = int(inst.travel[0, node]), int(inst.travel[node, 0])
     if out_leg >= UNREACHABLE or back_leg >= UNREACHABLE:
         return DropReason(UNREACHABLE_REASON, "no road connection between the depot and this stop")
-    if inst.demand[node] > inst.capacity:
+    if inst.demand[node] > spec.capacity:
         return DropReason(CAPACITY, f"demand {inst.demand[node]} is more than a vehicle carries ({inst.capacity})")
-    earliest_arrival = inst.shift_start + out_leg
+    earliest_arrival = spec.shift_start + out_leg
     if earliest_arrival > inst.tw_close[node]:
         return DropReason(
             TIME_WINDOW,
@@ -46,56 +54,64 @@ def reason_alone(inst: VrptwInstance, node: int) -> DropReason | None:
         )
     begin = max(earliest_arrival, inst.tw_open[node])
     back = begin + inst.service[node] + back_leg
-    if back > inst.shift_end:
+    if back > spec.shift_end:
         if inst.tw_open[node] > earliest_arrival:
             return DropReason(
                 TIME_WINDOW,
                 f"served when the window opens at {_clock(inst.tw_open[node])}, the vehicle is back at "
-                f"{_clock(back)}, after the shift ends at {_clock(inst.shift_end)}",
+                f"{_clock(back)}, after the shift ends at {_clock(spec.shift_end)}",
             )
         return DropReason(
             SHIFT_LENGTH,
-            f"a round trip to this stop ends at {_clock(back)}, after the shift ends at {_clock(inst.shift_end)}",
+            f"a round trip to this stop ends at {_clock(back)}, after the shift ends at {_clock(spec.shift_end)}",
         )
     round_trip = out_leg + inst.service[node] + back_leg
-    if round_trip > inst.max_route:
+    if round_trip > spec.max_route:
         return DropReason(
             SHIFT_LENGTH,
-            f"a round trip takes {round_trip // 60} min, over the maximum route duration of {inst.max_route // 60} min",
+            f"a round trip takes {round_trip // 60} min, over the maximum route duration of {spec.max_route // 60} min",
         )
     return None
 
 
-def _route_fits(inst: VrptwInstance, visits: list[int]) -> tuple[bool, bool, bool]:
+def _route_fits(inst: VrptwInstance, visits: list[int], vehicle_type: int) -> tuple[bool, bool, bool]:
     """(capacity ok, windows ok, shift ok) for a candidate visit order."""
-    load_ok = sum(inst.demand[n] for n in visits) <= inst.capacity
-    times = schedule_route(inst, visits)
+    spec = inst.vehicle_types[vehicle_type]
+    load_ok = sum(inst.demand[n] for n in visits) <= spec.capacity
+    times = schedule_route(inst, visits, vehicle_type)
     windows_ok = all(s <= inst.tw_close[n] for n, s in zip(visits, times.service_start, strict=True))
-    shift_ok = times.end <= inst.shift_end and times.end - times.start <= inst.max_route
+    shift_ok = times.end <= spec.shift_end and times.end - times.start <= spec.max_route
     return load_ok, windows_ok, shift_ok
 
 
-def explain_drop(inst: VrptwInstance, node: int, routes: list[list[int]]) -> DropReason:
+def explain_drop(
+    inst: VrptwInstance, node: int, routes: list[list[int]], route_types: list[int] | None = None
+) -> DropReason:
     alone = reason_alone(inst, node)
     if alone is not None:
         return alone
-    if any(not r for r in routes) or len(routes) < inst.vehicles:
-        return DropReason(
-            SOLVER_LIMIT,
-            "a free vehicle could serve this stop but the solver did not place it in time: raise the time limit",
-        )
+    types = route_types if route_types is not None else [0] * len(routes)
+    for k, spec in enumerate(inst.vehicle_types):
+        used = sum(1 for r, t in zip(routes, types, strict=True) if r and t == k)
+        if used < spec.count and _reason_alone_for(inst, node, k) is None:
+            return DropReason(
+                SOLVER_LIMIT,
+                "a free vehicle could serve this stop but the solver did not place it in time: raise the time limit",
+            )
+    caps = [inst.vehicle_types[t].capacity for t in types]
     loads = [sum(inst.demand[n] for n in r) for r in routes]
-    if all(load + inst.demand[node] > inst.capacity for load in loads):
+    if all(load + inst.demand[node] > cap for load, cap in zip(loads, caps, strict=True)):
         return DropReason(
             CAPACITY,
-            f"every vehicle is full (loads {', '.join(map(str, loads))} of {inst.capacity}); add a vehicle or capacity",
+            f"every vehicle is full (loads {', '.join(f'{x}/{c}' for x, c in zip(loads, caps, strict=True))}); "
+            "add a vehicle or capacity",
         )
     window_clash = shift_clash = False
-    for visits, load in zip(routes, loads, strict=True):
-        if load + inst.demand[node] > inst.capacity:
+    for visits, load, cap, t in zip(routes, loads, caps, types, strict=True):
+        if load + inst.demand[node] > cap:
             continue
         for pos in range(len(visits) + 1):
-            load_ok, windows_ok, shift_ok = _route_fits(inst, visits[:pos] + [node] + visits[pos:])
+            load_ok, windows_ok, shift_ok = _route_fits(inst, visits[:pos] + [node] + visits[pos:], t)
             if load_ok and windows_ok and shift_ok:
                 return DropReason(
                     SOLVER_LIMIT,

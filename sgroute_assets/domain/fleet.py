@@ -1,8 +1,15 @@
-"""The fleet a plan is made for: one depot, identical vehicles, one shift."""
+"""The fleet a plan is made for: one or more vehicle types sharing a depot (each may start/end elsewhere).
+
+A fleet built with only the scalar fields (``vehicles``, ``capacity``, shift, ...) is one vehicle type, the
+environment's default; a fleet file or the Launchpad gives several ``VehicleType``s, and then the scalar
+fields summarise them (total vehicles, largest capacity, earliest start, latest end) for reports.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+DEFAULT_TYPE_NAME = "Van"
 
 
 class FleetError(ValueError):
@@ -10,31 +17,120 @@ class FleetError(ValueError):
 
 
 @dataclass(frozen=True)
-class Fleet:
-    depot_lat: float
-    depot_lon: float
-    vehicles: int
+class VehicleBreak:
+    """A driver's break: it starts between ``earliest_min`` and ``latest_min`` (minutes of the day)."""
+
+    earliest_min: int
+    latest_min: int
+    minutes: int
+
+
+@dataclass(frozen=True)
+class VehicleType:
+    name: str
+    count: int
     capacity: int
     shift_start_min: int
     shift_end_min: int
     max_route_min: int
+    fixed_cost_min: float = 0.0  # what using one more vehicle is worth, in minutes of paid time
+    start_lat: float | None = None  # None: the plan's depot
+    start_lon: float | None = None
+    end_lat: float | None = None
+    end_lon: float | None = None
+    break_: VehicleBreak | None = None
+
+    def problems(self) -> list[str]:
+        out = []
+        if not self.name.strip():
+            out.append("a vehicle type needs a name")
+        if self.count < 1:
+            out.append(f"{self.name}: count must be at least 1")
+        if self.capacity < 0:
+            out.append(f"{self.name}: capacity must not be negative")
+        if not 0 <= self.shift_start_min < self.shift_end_min <= 48 * 60:
+            out.append(f"{self.name}: the shift must start before it ends (times of day, HH:MM)")
+        if self.max_route_min <= 0:
+            out.append(f"{self.name}: maximum route duration must be positive")
+        if self.fixed_cost_min < 0:
+            out.append(f"{self.name}: fixed cost must not be negative")
+        for label, lat, lon in (("start", self.start_lat, self.start_lon), ("end", self.end_lat, self.end_lon)):
+            if (lat is None) != (lon is None):
+                out.append(f"{self.name}: give both {label} latitude and longitude, or neither")
+            elif lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                out.append(f"{self.name}: {label} depot coordinates are not a latitude/longitude")
+        b = self.break_
+        if b is not None:
+            if b.minutes <= 0:
+                out.append(f"{self.name}: break minutes must be positive")
+            if not self.shift_start_min <= b.earliest_min <= b.latest_min <= self.shift_end_min:
+                out.append(f"{self.name}: the break must start within the shift, earliest before latest")
+        return out
+
+    def vehicle_names(self) -> list[str]:
+        """What drivers and dispatchers call each vehicle of this type."""
+        if self.count == 1:
+            return [self.name]
+        return [f"{self.name} {k}" for k in range(1, self.count + 1)]
+
+
+@dataclass(frozen=True)
+class Fleet:
+    depot_lat: float
+    depot_lon: float
+    vehicles: int = 0
+    capacity: int = 0
+    shift_start_min: int = 0
+    shift_end_min: int = 0
+    max_route_min: int = 0
     depot_name: str = "Depot"
     vehicle_fixed_cost_s: int = 0
+    types: tuple[VehicleType, ...] = field(default=())
 
     def __post_init__(self) -> None:
         problems = []
-        if self.vehicles < 1:
-            problems.append("vehicles must be at least 1")
-        if self.capacity < 0:
-            problems.append("capacity must not be negative")
-        if not 0 <= self.shift_start_min < self.shift_end_min <= 48 * 60:
-            problems.append("the shift must start before it ends (times of day, HH:MM)")
-        if self.max_route_min <= 0:
-            problems.append("maximum route duration must be positive")
         if not (-90 <= self.depot_lat <= 90 and -180 <= self.depot_lon <= 180):
             problems.append("depot coordinates are not a latitude/longitude")
+        if self.types:
+            names = [t.name for t in self.types]
+            if len(set(names)) != len(names):
+                problems.append("vehicle type names must be unique")
+            for t in self.types:
+                problems += t.problems()
+            if not problems:
+                # The scalar fields summarise the types for reports and older readers.
+                object.__setattr__(self, "vehicles", sum(t.count for t in self.types))
+                object.__setattr__(self, "capacity", max(t.capacity for t in self.types))
+                object.__setattr__(self, "shift_start_min", min(t.shift_start_min for t in self.types))
+                object.__setattr__(self, "shift_end_min", max(t.shift_end_min for t in self.types))
+                object.__setattr__(self, "max_route_min", max(t.max_route_min for t in self.types))
+        else:
+            if self.vehicles < 1:
+                problems.append("vehicles must be at least 1")
+            if self.capacity < 0:
+                problems.append("capacity must not be negative")
+            if not 0 <= self.shift_start_min < self.shift_end_min <= 48 * 60:
+                problems.append("the shift must start before it ends (times of day, HH:MM)")
+            if self.max_route_min <= 0:
+                problems.append("maximum route duration must be positive")
         if problems:
             raise FleetError("; ".join(problems))
+
+    @property
+    def vehicle_types(self) -> tuple[VehicleType, ...]:
+        if self.types:
+            return self.types
+        return (
+            VehicleType(
+                name=DEFAULT_TYPE_NAME,
+                count=self.vehicles,
+                capacity=self.capacity,
+                shift_start_min=self.shift_start_min,
+                shift_end_min=self.shift_end_min,
+                max_route_min=self.max_route_min,
+                fixed_cost_min=self.vehicle_fixed_cost_s / 60,
+            ),
+        )
 
     @property
     def shift_minutes(self) -> int:

@@ -18,6 +18,7 @@ class ClaimedRoute:
     start: int
     service_start: list[int]
     end: int
+    vehicle_type: int = 0
 
 
 class InfeasiblePlanError(RuntimeError):
@@ -32,6 +33,10 @@ def check_plan(inst: VrptwInstance, routes: list[ClaimedRoute], dropped: list[in
     name = inst.node_ids
     if len(routes) > inst.vehicles:
         problems.append(f"{len(routes)} routes for a fleet of {inst.vehicles}")
+    for k, spec in enumerate(inst.vehicle_types):
+        used = sum(1 for r in routes if r.vehicle_type == k and r.visits)
+        if used > spec.count:
+            problems.append(f"{used} routes of type {spec.name}, which has {spec.count} vehicles")
 
     counts = Counter(n for r in routes for n in r.visits) + Counter(dropped)
     for node in range(1, inst.size):
@@ -49,14 +54,18 @@ def check_plan(inst: VrptwInstance, routes: list[ClaimedRoute], dropped: list[in
         if not route.visits:
             continue
         label = f"vehicle {v}"
+        if not 0 <= route.vehicle_type < len(inst.vehicle_types):
+            problems.append(f"{label}: unknown vehicle type {route.vehicle_type}")
+            continue
+        spec = inst.vehicle_types[route.vehicle_type]
         if len(route.service_start) != len(route.visits):
             problems.append(f"{label}: {len(route.visits)} visits but {len(route.service_start)} times")
             continue
         load = sum(inst.demand[n] for n in route.visits)
-        if load > inst.capacity:
-            problems.append(f"{label}: load {load} exceeds capacity {inst.capacity}")
-        if route.start < inst.shift_start:
-            problems.append(f"{label}: leaves at {route.start}, before the shift starts at {inst.shift_start}")
+        if load > spec.capacity:
+            problems.append(f"{label}: load {load} exceeds capacity {spec.capacity}")
+        if route.start < spec.shift_start:
+            problems.append(f"{label}: leaves at {route.start}, before the shift starts at {spec.shift_start}")
         clock, prev = route.start, 0
         for node, claimed in zip(route.visits, route.service_start, strict=True):
             leg = int(inst.travel[prev, node])
@@ -76,8 +85,8 @@ def check_plan(inst: VrptwInstance, routes: list[ClaimedRoute], dropped: list[in
         back = clock + int(inst.travel[prev, 0])
         if back != route.end:
             problems.append(f"{label}: claims to return at {route.end} but the legs add up to {back}")
-        if back > inst.shift_end:
-            problems.append(f"{label}: returns at {back}, after the shift ends at {inst.shift_end}")
-        if back - route.start > inst.max_route:
-            problems.append(f"{label}: route takes {back - route.start}, over the maximum of {inst.max_route}")
+        if back > spec.shift_end:
+            problems.append(f"{label}: returns at {back}, after the shift ends at {spec.shift_end}")
+        if back - route.start > spec.max_route:
+            problems.append(f"{label}: route takes {back - route.start}, over the maximum of {spec.max_route}")
     return problems

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .drop_reasons import explain_drop, reason_alone
+from .drop_reasons import DropReason, explain_drop, reason_alone
 from .fleet import Fleet
 from .plan_feasibility import ClaimedRoute, InfeasiblePlanError, check_plan
-from .route_schedule import schedule_route
+from .route_schedule import RouteTimes, schedule_route
 from .stop_schema import Stop, format_clock
 from .travel_time import TravelMatrix
-from .vrptw_instance import VrptwInstance, instance_from_stops
-from .vrptw_model import SolverSettings, solve_vrptw
+from .vrptw_instance import ObjectiveWeights, VrptwInstance, instance_from_stops
+from .vrptw_model import ProgressCallback, SolverResult, SolverSettings, solve_vrptw
 
 
 @dataclass
@@ -41,6 +41,8 @@ class Route:
     visits: list[Visit]
     return_travel_s: int
     return_distance_m: float
+    vehicle_type: str = "Van"  # the fleet's vehicle type this route is driven with
+    vehicle_name: str = ""  # what dispatchers and drivers call the vehicle ("Van 2", "Lorry")
 
     @property
     def vehicle_id(self) -> str:
@@ -104,6 +106,9 @@ class RoutePlan:
     time_limit_s: float
     matrix_source: str
     checks: list[str] = field(default_factory=list)  # feasibility violations (always empty when stored)
+    engine: str = ""  # pyvrp | ortools: which engine produced the routes
+    stop_reason: str = ""  # time_limit | stalled | engine_finished | nothing_to_plan
+    best_found_s: float | None = None  # when the search reached the returned plan
     # Identity and day, set by the route_plan asset and printed on every export so a driver's sheet can be
     # matched to the plan it came from (see domain/row_accounting.py for the rows not planned).
     plan_id: str = ""
@@ -174,6 +179,8 @@ class RoutePlan:
             "total_wait_min": round(sum(r.wait_s for r in self.routes) / 60, 1),
             "solve_time_s": round(self.solve_time_s, 2),
             "solver_status": self.solver_status,
+            "solver_engine": self.engine,
+            "solver_stop_reason": self.stop_reason,
         }
 
 
@@ -181,37 +188,75 @@ def clock(seconds: int) -> str:
     return format_clock(seconds / 60) or ""
 
 
-def plan_routes(fleet: Fleet, stops: list[Stop], matrix: TravelMatrix, settings: SolverSettings) -> RoutePlan:
-    """Solve and verify; raises InfeasiblePlanError rather than return a plan that breaks a constraint."""
-    inst = instance_from_stops(fleet, stops, matrix)
-    node_stop = {i + 1: s for i, s in enumerate(stops)}
+@dataclass
+class SolvedInstance:
+    """An instance solved and checked: what route_plan and ``sgroute bench-vrptw`` both build on."""
 
+    result: SolverResult
+    routes: list[list[int]]  # used routes, grouped by vehicle type in the fleet's order
+    route_types: list[int]
+    schedules: list[RouteTimes]
+    dropped: list[int]
+    pre_dropped: dict[int, DropReason]
+    violations: list[str]
+
+
+def solve_instance(
+    inst: VrptwInstance, settings: SolverSettings, progress: ProgressCallback | None = None
+) -> SolvedInstance:
+    """Drop what no vehicle can serve, solve the rest, schedule it and run the independent check."""
     pre_dropped = {}
     for node in range(1, inst.size):
         reason = reason_alone(inst, node)
         if reason is not None:
             pre_dropped[node] = reason
     candidates = [n for n in range(1, inst.size) if n not in pre_dropped]
-    result = solve_vrptw(inst, settings, candidates)
+    result = solve_vrptw(inst, settings, candidates, progress)
 
-    used = [visits for visits in result.routes if visits]
-    schedules = [schedule_route(inst, visits) for visits in used]
+    # Routes grouped by vehicle type, in the fleet's order, so numbers and names read naturally.
+    order = sorted((k for k, visits in enumerate(result.routes) if visits), key=lambda k: (result.route_types[k], k))
+    used = [result.routes[k] for k in order]
+    types = [result.route_types[k] for k in order]
+    schedules = [schedule_route(inst, visits, t) for visits, t in zip(used, types, strict=True)]
     dropped_nodes = sorted(set(result.dropped) | set(pre_dropped))
     claimed = [
-        ClaimedRoute(visits=v, start=t.start, service_start=t.service_start, end=t.end)
-        for v, t in zip(used, schedules, strict=True)
+        ClaimedRoute(visits=v, start=s.start, service_start=s.service_start, end=s.end, vehicle_type=t)
+        for v, s, t in zip(used, schedules, types, strict=True)
     ]
     violations = check_plan(inst, claimed, dropped_nodes)
-    if violations:
-        raise InfeasiblePlanError(violations)
+    return SolvedInstance(result, used, types, schedules, dropped_nodes, pre_dropped, violations)
 
-    routes = [
-        _route(inst, number, visits, times, node_stop)
-        for number, (visits, times) in enumerate(zip(used, schedules, strict=True), start=1)
-    ]
+
+def plan_routes(
+    fleet: Fleet,
+    stops: list[Stop],
+    matrix: TravelMatrix,
+    settings: SolverSettings,
+    weights: ObjectiveWeights | None = None,
+    progress: ProgressCallback | None = None,
+) -> RoutePlan:
+    """Solve and verify; raises InfeasiblePlanError rather than return a plan that breaks a constraint."""
+    inst = instance_from_stops(fleet, stops, matrix, weights)
+    node_stop = {i + 1: s for i, s in enumerate(stops)}
+    solved = solve_instance(inst, settings, progress)
+    if solved.violations:
+        raise InfeasiblePlanError(solved.violations)
+    result = solved.result
+
+    names = [spec.vehicle_names() for spec in inst.vehicle_types]
+    taken = [0] * len(inst.vehicle_types)
+    routes = []
+    for number, (visits, times, t) in enumerate(
+        zip(solved.routes, solved.schedules, solved.route_types, strict=True), start=1
+    ):
+        route = _route(inst, number, visits, times, node_stop)
+        route.vehicle_type = inst.vehicle_types[t].name
+        route.vehicle_name = names[t][taken[t]]
+        taken[t] += 1
+        routes.append(route)
     dropped = []
-    for node in dropped_nodes:
-        why = pre_dropped.get(node) or explain_drop(inst, node, used)
+    for node in solved.dropped:
+        why = solved.pre_dropped.get(node) or explain_drop(inst, node, solved.routes, solved.route_types)
         dropped.append(DroppedStop(stop=node_stop[node], reason=why.code, message=why.message))
     return RoutePlan(
         fleet=fleet,
@@ -222,6 +267,9 @@ def plan_routes(fleet: Fleet, stops: list[Stop], matrix: TravelMatrix, settings:
         solve_time_s=result.solve_time_s,
         time_limit_s=settings.time_limit_s,
         matrix_source=matrix.source,
+        engine=result.engine,
+        stop_reason=result.stop_reason,
+        best_found_s=result.best_found_s,
     )
 
 

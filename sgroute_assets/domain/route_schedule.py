@@ -39,17 +39,18 @@ def _forward(inst: VrptwInstance, visits: list[int], depart: int) -> RouteTimes:
     return RouteTimes(start=depart, arrival=arrival, service_start=start, departure=leave, end=end)
 
 
-def schedule_route(inst: VrptwInstance, visits: list[int]) -> RouteTimes:
+def schedule_route(inst: VrptwInstance, visits: list[int], vehicle_type: int = 0) -> RouteTimes:
     """Earliest-service schedule, then the departure delayed by as much waiting as can be removed."""
-    earliest = _forward(inst, visits, inst.shift_start)
+    spec = inst.vehicle_types[vehicle_type]
+    earliest = _forward(inst, visits, spec.shift_start)
     if not visits:
-        return RouteTimes(start=inst.shift_start, arrival=[], service_start=[], departure=[], end=inst.shift_start)
+        return RouteTimes(start=spec.shift_start, arrival=[], service_start=[], departure=[], end=spec.shift_start)
     # Forward time slack: how far the departure can move before some window is missed. Capping the delay
     # at the total waiting keeps the return time (and so the shift end) where it was.
-    slack = inst.shift_end - inst.shift_start
+    slack = spec.shift_end - spec.shift_start
     waited = 0
     for node, arrive, begin in zip(visits, earliest.arrival, earliest.service_start, strict=True):
         waited += begin - arrive
         slack = min(slack, waited + int(inst.tw_close[node]) - begin)
     delay = max(0, min(slack, waited))
-    return _forward(inst, visits, inst.shift_start + delay) if delay else earliest
+    return _forward(inst, visits, spec.shift_start + delay) if delay else earliest

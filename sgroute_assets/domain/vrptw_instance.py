@@ -1,18 +1,40 @@
 """A VRPTW instance in integer units, independent of where it came from (a stop file or Solomon).
 
-The solver, the schedule and the feasibility check all read this one structure, so the check verifies
-exactly the numbers the solver was given.
+The solver engines, the schedule and the feasibility check all read this one structure, so the check
+verifies exactly the numbers the engines were given.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .fleet import Fleet
 from .stop_schema import Stop
 from .travel_time import TravelMatrix
+
+UNREACHABLE = np.iinfo(np.int64).max // 4
+COST_SCALE = 10  # objective units per weighted second of a real plan
+HIGH_PRIORITY_FACTOR = 10  # a high-priority stop's drop penalty, times the normal one: dropped last
+
+
+@dataclass(frozen=True)
+class VehicleSpec:
+    """One vehicle type in instance units (seconds for real plans)."""
+
+    name: str
+    count: int
+    capacity: int
+    shift_start: int
+    shift_end: int
+    max_route: int
+    fixed_cost: int = 0  # objective units per vehicle used
+    break_window: tuple[int, int] | None = None  # earliest, latest break start
+    break_duration: int = 0
+
+    def vehicle_names(self) -> list[str]:
+        return [self.name] if self.count == 1 else [f"{self.name} {k}" for k in range(1, self.count + 1)]
 
 
 @dataclass
@@ -24,37 +46,107 @@ class VrptwInstance:
     service: list[int]
     tw_open: list[int]
     tw_close: list[int]
-    vehicles: int
-    capacity: int
-    shift_start: int
-    shift_end: int
-    max_route: int
-    vehicle_fixed_cost: int = 0
+    vehicle_types: list[VehicleSpec]
+    # Objective: travel_cost per unit of driving + duration_cost per unit of paid route time (leaving the
+    # depot to coming back, waiting included) + each type's fixed cost per vehicle used.
+    travel_cost: int = 1
+    duration_cost: int = 0
     drop_penalty: int | None = None
+    high_priority: list[bool] = field(default_factory=list)  # per node; empty: all normal
+    unit_scale: int = 1  # instance units per unit of the source (10 for DIMACS-scaled benchmarks)
 
     @property
     def size(self) -> int:
         return len(self.node_ids)
 
+    @property
+    def vehicles(self) -> int:
+        return sum(t.count for t in self.vehicle_types)
+
+    @property
+    def capacity(self) -> int:
+        return max(t.capacity for t in self.vehicle_types)
+
+    @property
+    def shift_start(self) -> int:
+        return min(t.shift_start for t in self.vehicle_types)
+
+    @property
+    def shift_end(self) -> int:
+        return max(t.shift_end for t in self.vehicle_types)
+
+    @property
+    def max_route(self) -> int:
+        return max(t.max_route for t in self.vehicle_types)
+
+    @property
+    def has_breaks(self) -> bool:
+        return any(t.break_window is not None for t in self.vehicle_types)
+
+    def vehicle_type_of(self) -> list[int]:
+        """The type index of each vehicle, vehicles numbered type by type."""
+        return [k for k, t in enumerate(self.vehicle_types) for _ in range(t.count)]
+
     def penalty(self) -> int:
         """Dropping a stop must cost more than any detour could, so it only happens when forced."""
         if self.drop_penalty is not None:
             return self.drop_penalty
-        finite = self.travel[self.travel < np.iinfo(np.int64).max // 4]
+        finite = self.travel[self.travel < UNREACHABLE]
         longest = int(finite.max()) if finite.size else 0
-        return max(1_000_000, 100 * longest + 10 * self.vehicle_fixed_cost)
+        horizon = self.shift_end - self.shift_start
+        fixed = max(t.fixed_cost for t in self.vehicle_types)
+        per_unit = self.travel_cost + self.duration_cost
+        return max(1_000_000, 100 * per_unit * longest + 2 * self.duration_cost * horizon + 10 * fixed)
+
+    def node_penalty(self, node: int) -> int:
+        high = bool(self.high_priority) and self.high_priority[node]
+        return self.penalty() * (HIGH_PRIORITY_FACTOR if high else 1)
 
 
-UNREACHABLE = np.iinfo(np.int64).max // 4
+@dataclass(frozen=True)
+class ObjectiveWeights:
+    """What a plan costs, in seconds-equivalents: the planner's trade-offs, from config."""
+
+    travel: float = 1.0  # per second driving (fuel, wear)
+    paid_time: float = 1.0  # per second of route duration, waiting included (wages)
+    vehicles_first: bool = False  # fewest vehicles first, then cost
+
+    def scaled(self) -> tuple[int, int]:
+        """Integer weights for the engines (tenths, so 0.5 is exact)."""
+        return round(self.travel * COST_SCALE), round(self.paid_time * COST_SCALE)
 
 
-def instance_from_stops(fleet: Fleet, stops: list[Stop], matrix: TravelMatrix) -> VrptwInstance:
+def instance_from_stops(
+    fleet: Fleet, stops: list[Stop], matrix: TravelMatrix, weights: ObjectiveWeights | None = None
+) -> VrptwInstance:
     """Seconds throughout; a stop without a window may be served any time in the shift."""
     if matrix.size != len(stops) + 1:
         raise ValueError(f"matrix has {matrix.size} nodes for {len(stops)} stops plus a depot")
+    weights = weights or ObjectiveWeights()
+    travel_cost, duration_cost = weights.scaled()
     duration = np.where(np.isfinite(matrix.duration_s), np.rint(matrix.duration_s), UNREACHABLE)
     shift_start = fleet.shift_start_min * 60
     shift_end = fleet.shift_end_min * 60
+    specs = []
+    for t in fleet.vehicle_types:
+        fixed = round(t.fixed_cost_min * 60 * COST_SCALE)
+        specs.append(
+            VehicleSpec(
+                name=t.name,
+                count=t.count,
+                capacity=t.capacity,
+                shift_start=t.shift_start_min * 60,
+                shift_end=t.shift_end_min * 60,
+                max_route=t.max_route_min * 60,
+                fixed_cost=fixed,
+                break_window=(t.break_.earliest_min * 60, t.break_.latest_min * 60) if t.break_ else None,
+                break_duration=t.break_.minutes * 60 if t.break_ else 0,
+            )
+        )
+    if weights.vehicles_first:
+        # A vehicle must cost more than any plan's whole travel and paid time could save.
+        bound = (travel_cost + duration_cost) * (shift_end - shift_start) * (fleet.vehicles + 1)
+        specs = [VehicleSpec(**{**s.__dict__, "fixed_cost": bound + s.fixed_cost}) for s in specs]
     return VrptwInstance(
         node_ids=list(matrix.node_ids),
         travel=duration.astype(np.int64),
@@ -63,10 +155,8 @@ def instance_from_stops(fleet: Fleet, stops: list[Stop], matrix: TravelMatrix) -
         service=[0] + [s.service_time_min * 60 for s in stops],
         tw_open=[shift_start] + [s.tw_start_min * 60 if s.tw_start_min is not None else shift_start for s in stops],
         tw_close=[shift_end] + [s.tw_end_min * 60 if s.tw_end_min is not None else shift_end for s in stops],
-        vehicles=fleet.vehicles,
-        capacity=fleet.capacity,
-        shift_start=shift_start,
-        shift_end=shift_end,
-        max_route=fleet.max_route_min * 60,
-        vehicle_fixed_cost=fleet.vehicle_fixed_cost_s,
+        vehicle_types=specs,
+        travel_cost=travel_cost,
+        duration_cost=duration_cost,
+        high_priority=[False] + [getattr(s, "priority", "normal") == "high" for s in stops],
     )

@@ -1,5 +1,7 @@
 """The optimised, independently checked route plan for a partition."""
 
+from collections.abc import Callable
+
 import dagster as dg
 
 from sgroute_assets.domain.fleet import Fleet, FleetError
@@ -8,6 +10,8 @@ from sgroute_assets.domain.route_plan import RoutePlan, plan_routes
 from sgroute_assets.domain.row_accounting import account_rows
 from sgroute_assets.domain.stop_schema import ValidationReport
 from sgroute_assets.domain.travel_time import TravelMatrix
+from sgroute_assets.domain.vrptw_instance import ObjectiveWeights
+from sgroute_assets.domain.vrptw_model import Progress
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.route_planning.planning_config import FleetConfig
@@ -38,7 +42,27 @@ def fleet_from_config(config: FleetConfig, matrix: TravelMatrix) -> Fleet:
         raise dg.Failure(description=f"fleet settings: {exc}") from None
 
 
-@dg.asset(partitions_def=stop_files, group_name=GROUP, kinds={"ortools"})
+def objective_from_config(config: FleetConfig) -> ObjectiveWeights:
+    if config.travel_weight < 0 or config.paid_time_weight < 0 or config.travel_weight + config.paid_time_weight == 0:
+        raise dg.Failure(description="travel_weight and paid_time_weight must not be negative, nor both zero")
+    return ObjectiveWeights(
+        travel=config.travel_weight, paid_time=config.paid_time_weight, vehicles_first=config.vehicles_first
+    )
+
+
+def progress_logger(log) -> Callable[[Progress], None]:
+    """Solver progress as run-log lines: the best cost so far and when it was found."""
+
+    def report(p: Progress) -> None:
+        if p.best_cost is None:
+            log.info(f"{p.engine}: {p.elapsed_s:.1f} s, no feasible plan yet")
+        else:
+            log.info(f"{p.engine}: {p.elapsed_s:.1f} s, best cost {p.best_cost} found at {p.best_found_s:.1f} s")
+
+    return report
+
+
+@dg.asset(partitions_def=stop_files, group_name=GROUP, kinds={"pyvrp", "ortools"})
 def route_plan(
     context: dg.AssetExecutionContext,
     config: FleetConfig,
@@ -48,12 +72,26 @@ def route_plan(
     solver: RoutingSolver,
     app_db: AppDatabase,
 ) -> dg.Output[RoutePlan]:
-    """Routes from OR-Tools (optional visits, insertion start), verified before they are stored."""
+    """Routes from PyVRP or OR-Tools (optional visits, paid-time objective), verified before they are stored."""
     fleet = fleet_from_config(config, travel_time_matrix)
     located = geocoded_stops.located
     if [s.stop_ref for s in located] != travel_time_matrix.node_ids[1:]:
         raise dg.Failure(description="the travel matrix does not match the geocoded stops; re-materialise both")
-    plan = plan_routes(fleet, located, travel_time_matrix, solver.settings(config.solver_time_limit_s))
+    try:
+        settings = solver.settings(config.solver_time_limit_s, config.solver_engine)
+    except ValueError as exc:
+        raise dg.Failure(description=f"solver settings: {exc}") from None
+    plan = plan_routes(
+        fleet,
+        located,
+        travel_time_matrix,
+        settings,
+        objective_from_config(config),
+        progress=progress_logger(context.log),
+    )
+    context.log.info(
+        f"{plan.engine} stopped ({plan.stop_reason}) after {plan.solve_time_s:.1f} s of {plan.time_limit_s:g} s"
+    )
     # Every row of the file accounted for, and the identity every export carries (the run that made the plan).
     plan = account_rows(
         plan,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import dagster as dg
+from pydantic import Field
 
 from sgroute_assets.domain.stop_validation import parse_clock
 
@@ -48,10 +49,40 @@ def plan_day_of_week(plan_date: str | None) -> tuple[str, int]:
 
 
 class FleetConfig(dg.Config):
-    """The fleet for this plan (the shift is set with the travel matrix, see PlanningDayConfig)."""
+    """The fleet for this plan and how it is optimised (the shift is set with the travel matrix, see
+    PlanningDayConfig). The scalar fields are the default single vehicle type, from the environment."""
 
-    vehicles: int = int(_env("SGROUTE_VEHICLES", "4"))
-    capacity: int = int(_env("SGROUTE_VEHICLE_CAPACITY", "40"))
-    max_route_minutes: int = int(_env("SGROUTE_MAX_ROUTE_MIN", "600"))
-    vehicle_fixed_cost_min: int = int(_env("SGROUTE_VEHICLE_FIXED_COST_MIN", "30"))
-    solver_time_limit_s: float | None = None
+    vehicles: int = Field(
+        default=int(_env("SGROUTE_VEHICLES", "4")), description="Vehicles available (SGROUTE_VEHICLES)."
+    )
+    capacity: int = Field(
+        default=int(_env("SGROUTE_VEHICLE_CAPACITY", "40")),
+        description="Demand units one vehicle carries (SGROUTE_VEHICLE_CAPACITY).",
+    )
+    max_route_minutes: int = Field(
+        default=int(_env("SGROUTE_MAX_ROUTE_MIN", "600")),
+        description="Longest route, depot to depot, waiting included (SGROUTE_MAX_ROUTE_MIN).",
+    )
+    vehicle_fixed_cost_min: int = Field(
+        default=int(_env("SGROUTE_VEHICLE_FIXED_COST_MIN", "30")),
+        description="What using one more vehicle costs, in minutes of paid time (SGROUTE_VEHICLE_FIXED_COST_MIN).",
+    )
+    solver_time_limit_s: float | None = Field(
+        default=None, description="Longest the solver may search, seconds; default from the solver resource."
+    )
+    solver_engine: str | None = Field(
+        default=None,
+        description="auto (PyVRP; OR-Tools for driver breaks), pyvrp or ortools; default from the solver resource.",
+    )
+    travel_weight: float = Field(
+        default=float(_env("SGROUTE_TRAVEL_WEIGHT", "1.0")),
+        description="Cost of one second of driving (fuel, wear), relative to paid time (SGROUTE_TRAVEL_WEIGHT).",
+    )
+    paid_time_weight: float = Field(
+        default=float(_env("SGROUTE_PAID_TIME_WEIGHT", "1.0")),
+        description="Cost of one second of route duration, waiting included: driver wages (SGROUTE_PAID_TIME_WEIGHT).",
+    )
+    vehicles_first: bool = Field(
+        default=_env("SGROUTE_VEHICLES_FIRST", "false").lower() in ("1", "true", "yes"),
+        description="Use as few vehicles as possible first, then minimise cost (SGROUTE_VEHICLES_FIRST).",
+    )

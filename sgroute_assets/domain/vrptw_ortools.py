@@ -1,0 +1,140 @@
+"""The OR-Tools VRPTW engine (the design's original engine; used for breaks and as a second opinion).
+
+Every stop is an optional visit with a large penalty and the first solution is built by parallel cheapest
+insertion: PATH_CHEAPEST_ARC with mandatory visits returns nothing at all on tight windows (Solomon R101 and
+RC101, see shared/notes/vrp_solvers.md), while this set-up always returns a plan, dropping what it must.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from .vrptw_instance import VrptwInstance
+from .vrptw_search import STOP_ENGINE_DONE, SearchMonitor, SolverResult, SolverSettings
+
+FIRST_SOLUTION_STRATEGIES = {
+    "parallel_cheapest_insertion": routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION,
+    "local_cheapest_insertion": routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION,
+    "savings": routing_enums_pb2.FirstSolutionStrategy.SAVINGS,
+    "path_cheapest_arc": routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC,
+}
+STATUS_NAMES = {
+    0: "not_solved",
+    1: "success",
+    2: "partial_success_time_limit",
+    3: "fail",
+    4: "fail_timeout",
+    5: "invalid",
+    6: "infeasible",
+    7: "optimal",
+}
+
+
+def solve_ortools(
+    inst: VrptwInstance, settings: SolverSettings, nodes: list[int], monitor: SearchMonitor
+) -> SolverResult:
+    """Solve over ``nodes`` (the stops worth offering; never empty)."""
+    # The model only sees the depot and the candidate stops; local index k maps back to node ``index_map[k]``.
+    index_map = [0] + nodes
+    sub = np.ix_(index_map, index_map)
+    travel = inst.travel[sub]
+    service = np.array([inst.service[i] for i in index_map], dtype=np.int64)
+    horizon = int(max(inst.shift_end, max(inst.tw_close)) + 1)
+    capped_travel = np.minimum(travel, horizon + 1)
+    vehicle_types = inst.vehicle_type_of()
+    specs = [inst.vehicle_types[t] for t in vehicle_types]
+
+    manager = pywrapcp.RoutingIndexManager(len(index_map), len(vehicle_types), 0)
+    routing = pywrapcp.RoutingModel(manager)
+
+    arc_cost = routing.RegisterTransitMatrix((capped_travel * inst.travel_cost).tolist())
+    routing.SetArcCostEvaluatorOfAllVehicles(arc_cost)
+    time_transit = routing.RegisterTransitMatrix((capped_travel + service[:, None]).tolist())
+    routing.AddDimension(time_transit, horizon, horizon, False, "Time")
+    time_dim = routing.GetDimensionOrDie("Time")
+
+    demand_cb = routing.RegisterUnaryTransitVector([int(inst.demand[i]) for i in index_map])
+    routing.AddDimensionWithVehicleCapacity(demand_cb, 0, [int(s.capacity) for s in specs], True, "Load")
+
+    for k in range(1, len(index_map)):
+        node = index_map[k]
+        index = manager.NodeToIndex(k)
+        time_dim.CumulVar(index).SetRange(int(inst.tw_open[node]), int(inst.tw_close[node]))
+        routing.AddDisjunction([index], inst.node_penalty(node))
+
+    solver = routing.solver()
+    node_visit_transit = [int(service[manager.IndexToNode(i)]) for i in range(routing.Size())]
+    for v, spec in enumerate(specs):
+        start, end = routing.Start(v), routing.End(v)
+        time_dim.CumulVar(start).SetRange(spec.shift_start, spec.shift_end)
+        time_dim.CumulVar(end).SetRange(spec.shift_start, spec.shift_end)
+        time_dim.SetSpanUpperBoundForVehicle(int(spec.max_route), v)
+        if spec.fixed_cost:
+            routing.SetFixedCostOfVehicle(int(spec.fixed_cost), v)
+        if spec.break_window is not None:
+            earliest, latest = spec.break_window
+            interval = solver.FixedDurationIntervalVar(earliest, latest, spec.break_duration, False, f"break {v}")
+            time_dim.SetBreakIntervalsOfVehicle([interval], v, node_visit_transit)
+        # Leave as late and come back as early as the plan allows: ETAs without pointless waiting.
+        routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(start))
+        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(end))
+    if inst.duration_cost:
+        time_dim.SetSpanCostCoefficientForAllVehicles(int(inst.duration_cost))
+
+    def on_solution() -> None:
+        if monitor.observe(routing.CostVar().Max()):
+            solver.FinishCurrentSearch()
+
+    routing.AddAtSolutionCallback(on_solution)
+
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = FIRST_SOLUTION_STRATEGIES[settings.first_solution]
+    if settings.guided_local_search:
+        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    remaining = monitor.deadline - monitor.started - monitor.elapsed()
+    params.time_limit.FromMilliseconds(max(1, int(remaining * 1000)))
+
+    solution = routing.SolveWithParameters(params)
+    status = STATUS_NAMES.get(routing.status(), str(routing.status()))
+    stop_reason = monitor.stop_reason or STOP_ENGINE_DONE
+    if status in ("partial_success_time_limit", "fail_timeout") and not monitor.stop_reason:
+        stop_reason = "time_limit"
+
+    if solution is None:
+        # With every visit optional this means the solver found nothing in time: serve nobody, say so.
+        return SolverResult(
+            routes=[],
+            dropped=nodes,
+            status=status,
+            objective=0,
+            solve_time_s=monitor.elapsed(),
+            engine="ortools",
+            stop_reason=stop_reason,
+        )
+
+    routes: list[list[int]] = []
+    route_types: list[int] = []
+    served: set[int] = set()
+    for v in range(len(vehicle_types)):
+        index = solution.Value(routing.NextVar(routing.Start(v)))
+        visits: list[int] = []
+        while not routing.IsEnd(index):
+            node = index_map[manager.IndexToNode(index)]
+            visits.append(node)
+            served.add(node)
+            index = solution.Value(routing.NextVar(index))
+        if visits:
+            routes.append(visits)
+            route_types.append(vehicle_types[v])
+    return SolverResult(
+        routes=routes,
+        route_types=route_types,
+        dropped=[n for n in nodes if n not in served],
+        status=status,
+        objective=int(solution.ObjectiveValue()),
+        solve_time_s=monitor.elapsed(),
+        engine="ortools",
+        stop_reason=stop_reason,
+        best_found_s=monitor.best_found_s(),
+    )
