@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 
-.PHONY: venv lock lock-check postgres demo test dev lint bench clean
+.PHONY: venv lock lock-check postgres chromium demo test dev lint bench clean
 
 # requirements.lock pins every package (dev and k8s extras included) for Python 3.11 on any platform; the image
 # (deploy/Dockerfile), CI and this venv install it with the same script. `make lock` refreshes it after a change to
@@ -46,7 +46,13 @@ postgres:
 	  echo "installing PostgreSQL server binaries (Debian package postgresql)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
-test: venv postgres
+# The exported route_map.html is checked in headless Chromium (tests/test_route_map_html.py); install it if missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing headless Chromium (Debian package chromium)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: venv postgres chromium
 	$(BIN)/python -m pytest
 
 dev: venv

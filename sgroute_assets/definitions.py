@@ -3,7 +3,8 @@
 import dagster as dg
 
 from sgroute_assets.resources import current_env, resources_for
-from sgroute_assets.route_planning.exports_asset import route_exports
+from sgroute_assets.route_planning.exports_asset import exports_match_plan, route_exports
+from sgroute_assets.route_planning.exports_sensor import exports_follow_plan_sensor
 from sgroute_assets.route_planning.jobs import route_planning_job
 from sgroute_assets.route_planning.matrix_asset import travel_time_matrix
 from sgroute_assets.route_planning.plan_asset import route_plan
@@ -18,12 +19,13 @@ from sgroute_assets.travel_time.model_assets import (
 )
 
 ROUTE_ASSETS = [stops, validated_stops, geocoded_stops, travel_time_matrix, route_plan, route_exports]
+ROUTE_CHECKS = [has_valid_stops, exports_match_plan]
 
 defs = dg.Definitions(
     assets=[*ROUTE_ASSETS, *TRAVEL_TIME_MODEL_ASSETS],
-    asset_checks=[has_valid_stops, *TRAVEL_TIME_MODEL_CHECKS],
+    asset_checks=[*ROUTE_CHECKS, *TRAVEL_TIME_MODEL_CHECKS],
     jobs=[route_planning_job, *TRAVEL_TIME_MODEL_JOBS],
-    sensors=[stop_file_sensor, *TRAVEL_TIME_MODEL_SENSORS],
+    sensors=[stop_file_sensor, exports_follow_plan_sensor, *TRAVEL_TIME_MODEL_SENSORS],
     schedules=TRAVEL_TIME_MODEL_SCHEDULES,
     resources=resources_for(current_env()),
 )

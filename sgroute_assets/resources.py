@@ -40,6 +40,7 @@ def local_resources() -> dict[str, Any]:
             inbox=_local_path("SGROUTE_INBOX", data / "inbox"),
             exports_dir=_local_path("SGROUTE_EXPORTS", data / "exports"),
             quarantine_dir=_local_path("SGROUTE_QUARANTINE", data / "quarantine"),
+            exports_url=os.environ.get("SGROUTE_EXPORTS_URL", ""),
         ),
         # OneMap only when ONEMAP_EMAIL/ONEMAP_PASSWORD are set; otherwise file coordinates and the model.
         "geocoder": geocoder_for("local", app_db),

@@ -8,6 +8,8 @@ import hashlib
 import json
 import os
 import shutil
+import time
+import uuid
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -48,6 +50,12 @@ class StopFileNotFound(LookupError):
     pass
 
 
+# A partition's exports are published as a whole: manifest.json names the plan (id, data version) and every file.
+MANIFEST = "manifest.json"
+# Written by validated_stops before a plan exists; carried into each newly published folder.
+CARRIED_EXPORTS = ("validation_report.json", "validation_issues.csv")
+
+
 def only_match(files: Iterable[StoredFile], partition_key: str, where: str, what: str = "stop file") -> StoredFile:
     """The one file whose name maps to ``partition_key``; keys come from names, so two names may collide."""
     matches = [f for f in files if f.partition_key == partition_key]
@@ -80,6 +88,22 @@ class StopFileStore(ConfigurableResource):
     def write_export(self, partition_key: str, relative_path: str, data: bytes) -> str: ...
 
     @abstractmethod
+    def publish_exports(self, partition_key: str, files: dict[str, bytes], manifest: dict) -> dict[str, str]:
+        """Write a plan's exports to a fresh location and swap them in whole; return name -> URI.
+
+        No file of an earlier plan survives (a re-plan with fewer vehicles leaves no old driver sheet), and a
+        crash while writing leaves the previous exports as they were.
+        """
+
+    @abstractmethod
+    def read_export_manifest(self, partition_key: str) -> dict | None:
+        """The manifest of the exports currently published for a partition, None if there are none."""
+
+    def browser_url(self, uri: str) -> str | None:
+        """A link a browser opens for an export URI, None when there is nowhere to serve it from."""
+        return None
+
+    @abstractmethod
     def describe(self) -> str: ...
 
     def list_files(self) -> list[StoredFile]:
@@ -104,6 +128,8 @@ class LocalStopFileStore(StopFileStore):
     inbox: str
     exports_dir: str
     quarantine_dir: str
+    # Where `make dev` serves exports_dir read-only (SGROUTE_EXPORTS_URL), so metadata links open in a browser.
+    exports_url: str = ""
 
     def _inbox(self) -> Path:
         return Path(self.inbox)
@@ -150,6 +176,68 @@ class LocalStopFileStore(StopFileStore):
         tmp.write_bytes(data)
         os.replace(tmp, target)  # readers never see half a file; a re-run overwrites in place
         return str(target.resolve())
+
+    def publish_exports(self, partition_key: str, files: dict[str, bytes], manifest: dict) -> dict[str, str]:
+        """Everything is written to a staging folder first, then the folder is renamed into place.
+
+        The old folder is moved aside and the new one renamed in (two renames on one file system, no copy), so
+        `exports/<partition>/` only ever holds one plan's complete set of files.
+        """
+        root = Path(self.exports_dir)
+        target = root / partition_key
+        staging_root = root / ".staging"
+        staging_root.mkdir(parents=True, exist_ok=True)
+        self._clear_abandoned(staging_root, partition_key)
+        token = uuid.uuid4().hex[:10]
+        staging = staging_root / f"{partition_key}.{token}"
+        try:
+            for name, data in files.items():
+                path = staging / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            for name in CARRIED_EXPORTS:
+                if name not in files and (target / name).is_file():
+                    shutil.copy2(target / name, staging / name)
+            listed = sorted({*files, *(n for n in CARRIED_EXPORTS if (staging / n).is_file())})
+            (staging / MANIFEST).write_text(json.dumps({**manifest, "files": listed}, indent=1, default=str))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        retired = staging_root / f"{partition_key}.{token}.old"
+        if target.exists():
+            os.rename(target, retired)
+        os.rename(staging, target)
+        shutil.rmtree(retired, ignore_errors=True)
+        return {name: str((target / name).resolve()) for name in [*files, MANIFEST]}
+
+    @staticmethod
+    def _clear_abandoned(staging_root: Path, partition_key: str, min_age_s: float = 600) -> None:
+        """Staging folders a crashed run left behind (old enough not to belong to a run in flight)."""
+        now = time.time()
+        for leftover in staging_root.glob(f"{partition_key}.*"):
+            try:
+                if now - leftover.stat().st_mtime > min_age_s:
+                    shutil.rmtree(leftover, ignore_errors=True)
+            except FileNotFoundError:
+                continue
+
+    def read_export_manifest(self, partition_key: str) -> dict | None:
+        path = Path(self.exports_dir) / partition_key / MANIFEST
+        try:
+            return json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def browser_url(self, uri: str) -> str | None:
+        if not self.exports_url:
+            return None
+        try:
+            relative = Path(uri).resolve().relative_to(Path(self.exports_dir).resolve())
+        except ValueError:
+            return None
+        from urllib.parse import quote
+
+        return self.exports_url.rstrip("/") + "/" + quote(relative.as_posix())
 
 
 CONTENT_TYPES = {
@@ -225,3 +313,45 @@ class GCSStopFileStore(StopFileStore):
         content_type = CONTENT_TYPES.get(Path(relative_path).suffix.lower(), "application/octet-stream")
         self._bucket().blob(name).upload_from_string(data, content_type=content_type)
         return f"gs://{self.bucket}/{name}"
+
+    def publish_exports(self, partition_key: str, files: dict[str, bytes], manifest: dict) -> dict[str, str]:
+        """Objects cannot be renamed as a set, so each publish gets its own prefix and one object switches.
+
+        The files go to `exports/<partition>/plans/<plan id>-<token>/`; then `exports/<partition>/manifest.json`
+        (one object write, atomic) points at that prefix; only then are older plan prefixes deleted. A crash
+        before the switch leaves the previous manifest pointing at the previous, complete set.
+        """
+        prefix = f"{self.exports_prefix}{partition_key}/"
+        version = f"{manifest.get('plan_id') or 'plan'}-{uuid.uuid4().hex[:8]}"
+        base = f"{prefix}plans/{version}/"
+        bucket = self._bucket()
+        for name, data in files.items():
+            content_type = CONTENT_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
+            bucket.blob(base + name).upload_from_string(data, content_type=content_type)
+        written = {name: f"gs://{self.bucket}/{base}{name}" for name in files}
+        pointer = {**manifest, "files": sorted(files), "location": f"gs://{self.bucket}/{base}"}
+        body = json.dumps(pointer, indent=1, default=str)
+        bucket.blob(base + MANIFEST).upload_from_string(body, content_type="application/json")
+        bucket.blob(prefix + MANIFEST).upload_from_string(body, content_type="application/json")
+        for blob in bucket.client.list_blobs(bucket, prefix=prefix + "plans/"):
+            if not blob.name.startswith(base):
+                blob.delete()
+        written[MANIFEST] = f"gs://{self.bucket}/{prefix}{MANIFEST}"
+        return written
+
+    def read_export_manifest(self, partition_key: str) -> dict | None:
+        blob = self._bucket().get_blob(f"{self.exports_prefix}{partition_key}/{MANIFEST}")
+        if blob is None:
+            return None
+        try:
+            return json.loads(blob.download_as_bytes())
+        except ValueError:
+            return None
+
+    def browser_url(self, uri: str) -> str | None:
+        """The console's authenticated object link: opens for anyone with read access to the bucket."""
+        if not uri.startswith("gs://"):
+            return None
+        from urllib.parse import quote
+
+        return "https://storage.cloud.google.com/" + quote(uri.removeprefix("gs://"))

@@ -263,12 +263,11 @@ def materialise():
     import dagster as dg
 
     def run(instance, resources: dict, key: str, run_config: dict | None = None, selection=None):
-        from sgroute_assets.definitions import ROUTE_ASSETS
-        from sgroute_assets.stop_intake.assets import has_valid_stops
+        from sgroute_assets.definitions import ROUTE_ASSETS, ROUTE_CHECKS
 
         instance.add_dynamic_partitions("stop_files", [key])
         return dg.materialize(
-            [*ROUTE_ASSETS, has_valid_stops],
+            [*ROUTE_ASSETS, *ROUTE_CHECKS],
             resources=resources,
             instance=instance,
             partition_key=key,

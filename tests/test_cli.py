@@ -47,3 +47,43 @@ def test_unreadable_file_exits_2(tmp_path):
     proc = run("validate", str(bad), "--json")
     assert proc.returncode == 2 and "not a readable Excel" in proc.stderr
     assert run("validate", str(tmp_path / "missing.csv")).returncode == 2
+
+
+def test_plan_json_on_a_demo_file_and_replan_with_other_settings(tmp_path):
+    """`sgroute plan` goes through the sensor, partition and job on a DAGSTER_HOME; a second run re-plans."""
+    import os
+
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "SGROUTE_INBOX": str(tmp_path / "inbox"),
+        "SGROUTE_EXPORTS": str(tmp_path / "exports"),
+        "SGROUTE_QUARANTINE": str(tmp_path / "quarantine"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+    }
+    name = "east_west_tight_windows.csv"
+
+    def plan(*args: str) -> dict:
+        proc = subprocess.run(
+            [str(SGROUTE), "plan", str(DEMO / name), "--time-limit", "1", "--json", *args],
+            capture_output=True, text=True, timeout=300, env=env,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(proc.stdout)
+
+    out = plan()
+    assert list(out) == [
+        "partition", "plan_date", "rows", "served", "dropped", "invalid", "not_located", "vehicles_used",
+        "exports_dir", "exports",
+    ]  # fmt: skip
+    assert out["partition"] == name and out["rows"] == 35 and out["invalid"] == 2
+    assert out["served"] + out["dropped"] + out["invalid"] + out["not_located"] == out["rows"]
+    assert out["exports_dir"] == str((tmp_path / "exports" / name).resolve())
+    assert {"planner.csv", "unplanned_stops.csv", "driver_pack.pdf", "route_map.html", "manifest.json"} <= set(
+        out["exports"]
+    )
+    assert (tmp_path / "inbox" / name).is_file()
+
+    again = plan("--vehicles", "1", "--capacity", "200")
+    assert again["partition"] == name and again["vehicles_used"] == 1
+    assert [f for f in again["exports"] if f.startswith("drivers/")] == ["drivers/V01.csv"]

@@ -33,6 +33,7 @@ PLAN_FILES = (
     "unplanned_stops.csv",
     "routes.geojson",
     "route_map.png",
+    "route_map.html",
     "driver_pack.pdf",
 )
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

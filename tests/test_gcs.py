@@ -12,8 +12,7 @@ import dagster as dg
 import pytest
 from dagster_gcp import GCSResource
 
-from sgroute_assets.definitions import ROUTE_ASSETS, defs
-from sgroute_assets.stop_intake.assets import has_valid_stops
+from sgroute_assets.definitions import ROUTE_ASSETS, ROUTE_CHECKS, defs
 from sgroute_assets.stop_intake.stop_file_sensor import MAX_RUNS_PER_TICK, SensorCursor
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.gcs_io_manager import CheckedGCSPickleIOManager, MissingBucketError
@@ -162,7 +161,7 @@ def test_partition_materialised_with_gcs_io_manager_and_exports_in_the_bucket(
     with dg.instance_for_test() as instance:
         (request,) = tick(instance, store, app_db, None).run_requests
         result = dg.materialize(
-            [*ROUTE_ASSETS, has_valid_stops],
+            [*ROUTE_ASSETS, *ROUTE_CHECKS],
             resources=resources,
             instance=instance,
             partition_key=request.partition_key,
@@ -174,11 +173,33 @@ def test_partition_materialised_with_gcs_io_manager_and_exports_in_the_bucket(
     names = {b.name for b in gcs_bucket.list_blobs()}
     for asset in ("stops", "validated_stops", "geocoded_stops", "travel_time_matrix", "route_plan", "route_exports"):
         assert f"dagster/{asset}/{name}" in names
-    for export in ("planner.csv", "driver_pack.pdf", "route_map.png", "routes.geojson", "validation_report.json"):
-        assert f"exports/{name}/{export}" in names
-    assert written["planner.csv"] == f"gs://{gcs_bucket.name}/exports/{name}/planner.csv"
-    pdf = gcs_bucket.get_blob(f"exports/{name}/driver_pack.pdf")
+    assert f"exports/{name}/validation_report.json" in names
+    # The plan's files live under their own prefix, which exports/<partition>/manifest.json points at.
+    manifest = json.loads(gcs_bucket.blob(f"exports/{name}/manifest.json").download_as_bytes())
+    plan_prefix = manifest["location"].removeprefix(f"gs://{gcs_bucket.name}/")
+    assert plan_prefix.startswith(f"exports/{name}/plans/{manifest['plan_id']}-")
+    for export in ("planner.csv", "driver_pack.pdf", "route_map.png", "routes.geojson", "unplanned_stops.csv"):
+        assert f"{plan_prefix}{export}" in names and export in manifest["files"]
+    assert written["planner.csv"] == f"gs://{gcs_bucket.name}/{plan_prefix}planner.csv"
+    pdf = gcs_bucket.get_blob(f"{plan_prefix}driver_pack.pdf")
     assert pdf.content_type == "application/pdf" and pdf.download_as_bytes().startswith(b"%PDF")
+
+
+def test_bucket_exports_are_swapped_in_whole(gcs_bucket, store):
+    """A re-plan with fewer vehicles leaves no old driver sheet; the manifest switches in one object write."""
+    first = store.publish_exports("p.csv", {"planner.csv": b"a", "drivers/V01.csv": b"1", "drivers/V02.csv": b"2"},
+                                  {"plan_id": "aaaa"})  # fmt: skip
+    assert first["drivers/V02.csv"].startswith(f"gs://{gcs_bucket.name}/exports/p.csv/plans/aaaa-")
+    assert store.read_export_manifest("p.csv")["plan_id"] == "aaaa"
+    second = store.publish_exports("p.csv", {"planner.csv": b"b", "drivers/V01.csv": b"1"}, {"plan_id": "bbbb"})
+    names = sorted(b.name for b in gcs_bucket.list_blobs(prefix="exports/p.csv/"))
+    plan_prefix = second["planner.csv"].removeprefix(f"gs://{gcs_bucket.name}/").removesuffix("planner.csv")
+    assert names == sorted(
+        ["exports/p.csv/manifest.json", *(plan_prefix + n for n in ("planner.csv", "drivers/V01.csv", "manifest.json"))]
+    )
+    manifest = store.read_export_manifest("p.csv")
+    assert manifest["plan_id"] == "bbbb" and manifest["files"] == ["drivers/V01.csv", "planner.csv"]
+    assert store.browser_url(second["planner.csv"]).startswith("https://storage.cloud.google.com/" + gcs_bucket.name)
 
 
 def test_missing_bucket_fails_with_a_clear_message(gcs_emulator):

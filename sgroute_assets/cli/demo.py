@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from sgroute_assets.domain.plan_summary import accounting_text, plan_title
 from sgroute_assets.domain.route_plan import RoutePlan
 from sgroute_assets.domain.stop_schema import ValidationReport
 from sgroute_resources.stop_file_store import LocalStopFileStore, repo_root
@@ -41,20 +42,31 @@ def drop_demo_files(store: LocalStopFileStore, demo_dir: Path = DEMO_DIR) -> lis
 
 
 def run_sensor_and_jobs(
-    defs: dg.Definitions, instance: dg.DagsterInstance, run_config: dict | None = None
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    run_config: dict | None = None,
+    partition_keys: set[str] | None = None,
 ) -> list[PartitionOutcome]:
+    """Tick stop_file_sensor and run what it requests with route_planning_job, as the daemon would.
+
+    ``partition_keys`` limits the runs (and the partitions added) to those keys: `sgroute plan` plans one file.
+    """
     sensor = defs.resolve_sensor_def("stop_file_sensor")
     with dg.build_sensor_context(
         instance=instance, instance_ref=instance.get_ref(), resources=defs.resources, definitions=defs
     ) as context:
         result = sensor.evaluate_tick(context)
     for request in result.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys or []))
+        keys = [k for k in request.partition_keys or [] if partition_keys is None or k in partition_keys]
+        if keys:
+            instance.add_dynamic_partitions(request.partitions_def_name, keys)
     job = defs.resolve_job_def("route_planning_job")
     # The summary printed afterwards is the demo's output; Dagster's step log would bury it.
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     outcomes = []
     for request in result.run_requests or []:
+        if partition_keys is not None and request.partition_key not in partition_keys:
+            continue
         run = job.execute_in_process(
             instance=instance,
             partition_key=request.partition_key,
@@ -108,6 +120,7 @@ def describe(outcome: PartitionOutcome) -> str:
             lines.append(f"     - row {issue.row}, {issue.column}: {issue.message}")
     if outcome.plan is not None:
         t = outcome.plan.totals()
+        lines.append(f"   {plan_title(outcome.plan)}: {accounting_text(outcome.plan)}")
         lines.append(
             f"   vehicles used: {t['vehicles_used']}/{t['vehicles_available']}, distance {t['total_distance_km']} km, "
             f"on the road {t['total_duration_min']} min, served {t['stops_served']}, dropped {t['stops_dropped']}"
@@ -115,8 +128,10 @@ def describe(outcome: PartitionOutcome) -> str:
         for r in outcome.plan.routes:
             refs = " ".join(v.stop.stop_ref for v in r.visits)
             lines.append(f"     {r.vehicle_id}: {len(r.visits)} stops, {r.distance_m / 1000:.1f} km: {refs}")
-        for d in outcome.plan.dropped:
-            lines.append(f"     dropped {d.stop.stop_ref} (row {d.stop.row}): {d.reason}: {d.message}")
+        for u in outcome.plan.unplanned():
+            lines.append(f"     {u.status.replace('_', ' ')} {u.stop_ref or ''} (row {u.row}): {u.reason}: {u.message}")
+        for stop in outcome.plan.warned_stops:
+            lines.append(f"     warning {stop.stop_ref} (row {stop.row}): {'; '.join(stop.warnings)}")
     if outcome.exports:
         folder = Path(outcome.exports["planner.csv"]).parent
         lines.append(f"   exports: {folder} ({len(outcome.exports)} files)")

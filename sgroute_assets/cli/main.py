@@ -11,6 +11,7 @@ from pathlib import Path
 from sgroute_assets.cli import bench_vrptw as cli_bench_vrptw
 from sgroute_assets.cli import eta as cli_eta
 from sgroute_assets.cli import geocode as cli_geocode
+from sgroute_assets.cli import plan as cli_plan
 from sgroute_assets.cli.validate import cmd_validate
 
 
@@ -52,13 +53,18 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def upgrade_app_database() -> None:
+    """The embedded default's SQLite schema, by migration like everywhere (demo and plan run it first)."""
+    from sgroute_resources import migrations
+
+    migrations.upgrade(_database_url())
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     ensure_dagster_home()
     import dagster as dg
 
-    from sgroute_resources import migrations
-
-    migrations.upgrade(_database_url())  # the embedded default's SQLite schema, by migration like everywhere
+    upgrade_app_database()
 
     from sgroute_assets.cli.demo import DEMO_DIR, describe, drop_demo_files, run_sensor_and_jobs
     from sgroute_assets.definitions import defs
@@ -87,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_validate)
     cli_geocode.register(sub)
     cli_eta.register(sub)
+    cli_plan.register(sub)
     cli_bench_vrptw.register(sub)
     db = sub.add_parser("db", help="app database migrations against DATABASE_URL")
     db_sub = db.add_subparsers(dest="db_command", required=True)

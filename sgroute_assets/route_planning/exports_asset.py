@@ -1,40 +1,104 @@
-"""Files for planners and drivers, written to the stop file store beside the partition."""
+"""Files for planners and drivers, published as a whole beside the partition, always in step with the plan.
+
+`route_exports` follows every new `route_plan` materialisation on its own (declarative automation, see
+exports_sensor.py), so a plan re-made from the UI never leaves the old planner.csv, PDF or driver sheets
+behind. The `exports_match_plan` check compares the published manifest with the current plan.
+"""
 
 from typing import Any
 
 import dagster as dg
 
 from sgroute_assets.domain.exports import render_exports
+from sgroute_assets.domain.exports.route_geojson import plan_info
 from sgroute_assets.domain.route_plan import RoutePlan
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.stop_intake.assets import GROUP
 from sgroute_resources.stop_file_store import StopFileStore
 
-
-def location(uri: str) -> dg.MetadataValue:
-    """Bucket objects as links (the UI opens them), local files as paths."""
-    if uri.startswith("gs://"):
-        return dg.MetadataValue.url("https://storage.cloud.google.com/" + uri.removeprefix("gs://"))
-    return dg.MetadataValue.path(uri)
+EXPORTS_CHECK = "exports_match_plan"
 
 
-@dg.asset(partitions_def=stop_files, group_name=GROUP, kinds={"pdf", "csv"})
+def location(store: StopFileStore, uri: str) -> dg.MetadataValue:
+    """A link the UI opens in a browser (bucket console, or `make dev`'s export server), else the path."""
+    url = store.browser_url(uri)
+    return dg.MetadataValue.url(url) if url else dg.MetadataValue.path(uri)
+
+
+@dg.asset(
+    partitions_def=stop_files,
+    group_name=GROUP,
+    kinds={"pdf", "csv"},
+    # A new route_plan (from the sensor's job, the CLI or a re-materialisation in the UI) re-makes the exports.
+    automation_condition=dg.AutomationCondition.eager(),
+)
 def route_exports(
     context: dg.AssetExecutionContext, route_plan: RoutePlan, stop_file_store: StopFileStore
 ) -> dg.Output[dict[str, str]]:
     """Planner CSV, a CSV per driver, every row not on a route, GeoJSON, the map and the PDF driver pack."""
     files = render_exports(route_plan)
-    written = {name: stop_file_store.write_export(context.partition_key, name, data) for name, data in files.items()}
+    manifest = {"partition": context.partition_key, **plan_info(route_plan)}
+    written = stop_file_store.publish_exports(context.partition_key, files, manifest)
     metadata: dict[str, Any] = plan_metadata(route_plan)
     metadata.update(
         {
-            "planner_csv": location(written["planner.csv"]),
-            "unplanned_stops_csv": location(written["unplanned_stops.csv"]),
-            "driver_pack": location(written["driver_pack.pdf"]),
-            "route_map": location(written["route_map.png"]),
-            "geojson": location(written["routes.geojson"]),
+            "driver_pack": location(stop_file_store, written["driver_pack.pdf"]),
+            "planner_csv": location(stop_file_store, written["planner.csv"]),
+            "unplanned_stops_csv": location(stop_file_store, written["unplanned_stops.csv"]),
+            "route_map": location(stop_file_store, written["route_map.png"]),
+            "geojson": location(stop_file_store, written["routes.geojson"]),
+            "manifest": location(stop_file_store, written["manifest.json"]),
+            "drivers": dg.MetadataValue.md(
+                " · ".join(
+                    f"[{name.removeprefix('drivers/').removesuffix('.csv')}]({url})"
+                    if (url := stop_file_store.browser_url(uri))
+                    else f"{name} ({uri})"
+                    for name, uri in written.items()
+                    if name.startswith("drivers/")
+                )
+                or "no routes"
+            ),
             "files": dg.MetadataValue.json(written),
         }
     )
     return dg.Output(written, metadata=metadata)
+
+
+def _current_plan_id(instance: dg.DagsterInstance, partition_key: str) -> str | None:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("route_plan"), asset_partitions=[partition_key]), limit=1
+    ).records
+    if not records or records[0].asset_materialization is None:
+        return None
+    value = records[0].asset_materialization.metadata.get("plan_id")
+    return str(value.value) if value is not None else None
+
+
+@dg.asset_check(
+    asset=route_exports,
+    name=EXPORTS_CHECK,
+    partitions_def=stop_files,
+    blocking=False,
+    description="The published exports (their manifest) belong to the partition's current route plan.",
+)
+def exports_match_plan(context: dg.AssetCheckExecutionContext, stop_file_store: StopFileStore) -> dg.AssetCheckResult:
+    key = context.partition_key
+    current = _current_plan_id(context.instance, key)
+    manifest = stop_file_store.read_export_manifest(key) or {}
+    published = manifest.get("plan_id")
+    passed = current is not None and published == current
+    if passed:
+        description = f"exports are from plan {current}, the current plan"
+    elif current is None:
+        description = "the partition has no route plan yet"
+    elif not published:
+        description = f"no exports are published for plan {current}; materialise route_exports"
+    else:
+        description = f"exports are from plan {published} but the current plan is {current}; re-run route_exports"
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=description,
+        metadata={"current_plan_id": current or "", "exports_plan_id": published or ""},
+    )

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from sgroute_assets.domain.exports._format import csv_bytes
 from sgroute_assets.domain.geocoding import GeocodedStops
 from sgroute_assets.domain.markdown import md_table, md_text
 from sgroute_assets.domain.plan_summary import validation_markdown
@@ -108,14 +109,18 @@ def validated_stops(
             generation=stops.attrs.get("generation"),
         )
     issues = report.issues
-    rows = [{"file": i.file, "row": i.row, "column": i.column, "message": i.message} for i in issues]
+    rows = [
+        {"file": i.file, "row": i.row, "column": i.column, "message": i.message, "kind": kind}
+        for kind, found in (("error", issues), ("warning", report.warnings))
+        for i in found
+    ]
     report_uri = stop_file_store.write_export(
         context.partition_key, "validation_report.json", json.dumps(report.to_json(), indent=1).encode()
     )
     stop_file_store.write_export(
         context.partition_key,
         "validation_issues.csv",
-        pd.DataFrame(rows, columns=["file", "row", "column", "message"]).to_csv(index=False).encode("utf-8-sig"),
+        csv_bytes(["file", "row", "column", "message", "kind"], [list(r.values()) for r in rows]),
     )
     for issue in issues[:50]:
         context.log.warning(issue.describe())
@@ -125,6 +130,7 @@ def validated_stops(
             "valid_rows": report.valid_count,
             "invalid_rows": report.invalid_count,
             "issues": len(issues),
+            "warnings": len(report.warnings),
             "validation_report": report_uri,
             "report": dg.MetadataValue.md(validation_markdown(report)),
         },

@@ -14,6 +14,7 @@ from .dropped_csv import dropped_csv, unplanned_csv
 from .planner_csv import planner_csv
 from .route_geojson import route_geojson, route_geojson_bytes
 from .route_map import route_map_png, route_map_preview, route_map_thumbnail
+from .route_map_html import route_map_html
 
 __all__ = [
     "driver_csvs",
@@ -23,6 +24,7 @@ __all__ = [
     "render_exports",
     "route_geojson",
     "route_geojson_bytes",
+    "route_map_html",
     "route_map_png",
     "route_map_preview",
     "route_map_thumbnail",
@@ -44,6 +46,7 @@ def render_exports(plan: RoutePlan, *, title: str | None = None) -> dict[str, by
         "unplanned_stops.csv": unplanned_csv(plan),
         "routes.geojson": route_geojson_bytes(plan),
         "route_map.png": map_png,
+        "route_map.html": route_map_html(plan, title=title),
         "driver_pack.pdf": driver_pack_pdf(plan, title=title, map_png=map_png),
     }
     for vehicle_id, data in driver_csvs(plan).items():

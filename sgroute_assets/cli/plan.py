@@ -1,0 +1,120 @@
+"""`sgroute plan FILE [--vehicles N] [--capacity C] [--time-limit S] [--json]`: plan one stop file now.
+
+The file is copied into the inbox and goes through what the daemon runs: stop_file_sensor's tick (which claims
+it, or quarantines it), its `stop_files` partition, route_planning_job and the resources of `defs` on the
+embedded default (DAGSTER_HOME). Running it again with other settings re-plans that partition; the exports are
+replaced as a whole.
+
+Exit codes: 0 planned, 1 the run failed (the reason is printed), 2 the file cannot be read or planned at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from sgroute_assets.cli.validate import EXIT_UNREADABLE
+
+JSON_KEYS = (
+    "partition",
+    "plan_date",
+    "rows",
+    "served",
+    "dropped",
+    "invalid",
+    "not_located",
+    "vehicles_used",
+    "exports_dir",
+    "exports",
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "plan", help="plan one stop file through the sensor, partition and job the daemon uses, and print the plan"
+    )
+    parser.add_argument("file")
+    parser.add_argument("--vehicles", type=int, default=None, help="vehicles available (default SGROUTE_VEHICLES)")
+    parser.add_argument("--capacity", type=int, default=None, help="capacity per vehicle")
+    parser.add_argument("--time-limit", type=float, default=None, help="solver seconds")
+    parser.add_argument("--json", action="store_true", help="print the plan's summary as JSON")
+    parser.set_defaults(func=cmd_plan)
+    return parser
+
+
+def _run_config(args: argparse.Namespace) -> dict:
+    fleet = {
+        key: value
+        for key, value in (
+            ("vehicles", args.vehicles),
+            ("capacity", args.capacity),
+            ("solver_time_limit_s", args.time_limit),
+        )
+        if value is not None
+    }
+    return {"ops": {"route_plan": {"config": fleet}}} if fleet else {}
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from sgroute_assets.cli.main import ensure_dagster_home, upgrade_app_database
+
+    source = Path(args.file)
+    if not source.is_file():
+        print(f"{source}: no such file", file=sys.stderr)
+        return EXIT_UNREADABLE
+    ensure_dagster_home()
+    upgrade_app_database()
+
+    import dagster as dg
+
+    from sgroute_assets.cli.demo import describe, run_sensor_and_jobs
+    from sgroute_assets.definitions import defs
+    from sgroute_assets.domain.partition_keys import partition_key_for
+
+    store = defs.resources["stop_file_store"]
+    inbox = Path(store.inbox)
+    inbox.mkdir(parents=True, exist_ok=True)
+    target = inbox / source.name
+    if source.resolve() != target.resolve():
+        shutil.copyfile(source, target)
+    key = partition_key_for(source.name)
+    with dg.DagsterInstance.get() as instance:
+        outcomes = run_sensor_and_jobs(defs, instance, _run_config(args), partition_keys={key})
+    if not outcomes:
+        quarantined = Path(store.quarantine_dir) / f"{source.name}.report.json"
+        problem = json.loads(quarantined.read_text()).get("problem") if quarantined.is_file() else None
+        print(f"{source.name}: not planned: {problem or 'the sensor did not take the file'}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    (outcome,) = outcomes
+    if args.json:
+        print(json.dumps(_summary(outcome, Path(store.exports_dir) / key), indent=1))
+    else:
+        print(describe(outcome))
+    if not outcome.success:
+        if args.json:
+            print(outcome.error or "run failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _summary(outcome, exports_dir: Path) -> dict:
+    plan = outcome.plan
+    counts = plan.row_counts() if plan is not None else {}
+    report = outcome.report
+    files = sorted(p.relative_to(exports_dir).as_posix() for p in exports_dir.rglob("*") if p.is_file())
+    summary = {
+        "partition": outcome.partition_key,
+        "plan_date": plan.plan_date if plan is not None else None,
+        "rows": counts.get("rows", len(report.rows) if report is not None else 0),
+        "served": counts.get("served", 0),
+        "dropped": counts.get("dropped", 0),
+        "invalid": counts.get("invalid", report.invalid_count if report is not None else 0),
+        "not_located": counts.get("not_located", 0),
+        "vehicles_used": plan.vehicles_used if plan is not None else 0,
+        "exports_dir": str(exports_dir.resolve()),
+        "exports": files if outcome.exports else [],
+    }
+    return {k: summary[k] for k in JSON_KEYS}

@@ -1,0 +1,101 @@
+"""Exports always match the plan: automation after a re-plan, whole-folder swaps, and the check that says so."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from sgroute_assets.definitions import ROUTE_ASSETS, ROUTE_CHECKS, defs
+from sgroute_assets.route_planning.exports_asset import EXPORTS_CHECK
+from sgroute_resources.stop_file_store import LocalStopFileStore
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
+NAME = "orchard_central_deliveries.csv"
+
+
+def fleet(vehicles: int) -> dict:
+    return {"ops": {"route_plan": {"config": {"vehicles": vehicles, "capacity": 25, "solver_time_limit_s": 1.0}}}}
+
+
+def check_result(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == EXPORTS_CHECK]
+    return evaluation
+
+
+def run_exports_check(instance: dg.DagsterInstance, resources: dict) -> dg.ExecuteInProcessResult:
+    """The check on its own, as "Execute check" in the UI runs it."""
+    job = dg.define_asset_job("exports_check", selection=dg.AssetSelection.checks(ROUTE_CHECKS[1]))
+    checks = dg.Definitions(assets=ROUTE_ASSETS, asset_checks=ROUTE_CHECKS, jobs=[job], resources=resources)
+    return checks.resolve_job_def("exports_check").execute_in_process(
+        instance=instance, tags={"dagster/partition": NAME}, raise_on_error=False
+    )
+
+
+def test_replan_with_fewer_vehicles_leaves_no_stale_export(make_local_resources, app_db_url, tmp_path, materialise):
+    resources = make_local_resources(app_db_url)
+    shutil.copy(DEMO / NAME, tmp_path / "inbox" / NAME)
+    exports = tmp_path / "exports" / NAME
+    with dg.instance_for_test() as instance:
+        first = materialise(instance, resources, NAME, fleet(4))
+        assert first.success and check_result(first).passed
+        assert sorted(p.name for p in (exports / "drivers").iterdir()) == ["V01.csv", "V02.csv", "V03.csv", "V04.csv"]
+        first_id = first.asset_value("route_plan").plan_id
+        assert json.loads((exports / "manifest.json").read_text())["plan_id"] == first_id
+
+        automation = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        assert automation.total_requested == 0, "the sensor's run made the exports already"
+
+        # Re-plan only route_plan, as a planner does from the Launchpad.
+        replan = materialise(instance, resources, NAME, fleet(2), selection=dg.AssetSelection.assets("route_plan"))
+        assert replan.success
+        new_id = replan.asset_value("route_plan").plan_id
+        assert new_id != first_id
+
+        # Until the exports follow, the check says they belong to the old plan.
+        evaluation = check_result(run_exports_check(instance, resources))
+        assert not evaluation.passed and first_id in evaluation.description and new_id in evaluation.description
+
+        # Declarative automation asks for exactly this partition's exports...
+        automation = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=automation.cursor)
+        requested = automation.get_requested_partitions(dg.AssetKey("route_exports"))
+        assert requested == {NAME}
+        # ... and the run it asks for (route_exports with its checks) replaces the whole folder.
+        follow = materialise(instance, resources, NAME, selection=dg.AssetSelection.assets("route_exports"))
+        assert follow.success and check_result(follow).passed
+        assert sorted(p.name for p in (exports / "drivers").iterdir()) == ["V01.csv", "V02.csv"]
+        manifest = json.loads((exports / "manifest.json").read_text())
+        assert manifest["plan_id"] == new_id and "drivers/V03.csv" not in manifest["files"]
+        assert (exports / "validation_report.json").is_file(), "validation files are carried over"
+        planner = list(csv.DictReader(io.StringIO((exports / "planner.csv").read_text(encoding="utf-8-sig"))))
+        assert {r["plan_id"] for r in planner} == {new_id} and {r["vehicle"] for r in planner} <= {"V01", "V02"}
+        assert not list((tmp_path / "exports" / ".staging").iterdir())
+
+        again = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=automation.cursor)
+        assert again.total_requested == 0
+
+
+def test_a_crash_while_publishing_keeps_the_previous_exports(tmp_path):
+    store = LocalStopFileStore(inbox=str(tmp_path / "in"), exports_dir=str(tmp_path / "out"), quarantine_dir="q")
+    store.publish_exports("k.csv", {"planner.csv": b"old", "drivers/V01.csv": b"v1"}, {"plan_id": "old"})
+    before = {p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / "out" / "k.csv").rglob("*") if p.is_file()}
+    with pytest.raises(TypeError):
+        # The second file cannot be written: the run dies half way through the new set.
+        store.publish_exports("k.csv", {"planner.csv": b"new", "drivers/V02.csv": None}, {"plan_id": "new"})
+    after = {p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / "out" / "k.csv").rglob("*") if p.is_file()}
+    assert after == before and store.read_export_manifest("k.csv")["plan_id"] == "old"
+    assert not list((tmp_path / "out" / ".staging").iterdir())
+
+
+def test_exports_link_to_the_local_export_server(tmp_path):
+    store = LocalStopFileStore(
+        inbox="in", exports_dir=str(tmp_path), quarantine_dir="q", exports_url="http://127.0.0.1:3001/"
+    )
+    written = store.publish_exports("week 1.csv", {"drivers/V01.csv": b"x"}, {"plan_id": "p"})
+    assert store.browser_url(written["drivers/V01.csv"]) == "http://127.0.0.1:3001/week%201.csv/drivers/V01.csv"
+    assert store.browser_url("/elsewhere/file.csv") is None
