@@ -37,7 +37,9 @@ def claimed(inst, routes):
 def test_solomon_tight_windows_solved_feasibly_within_the_time_limit(shared_dir, name, engine, max_gap):
     path = shared_dir / "benchmarks" / "solomon" / f"{name}.vrp"
     inst = load_vrptw(path)
-    result = solve_vrptw(inst, SolverSettings(time_limit_s=3, engine=engine))
+    # OR-Tools searches the whole limit, as it did before early stopping existed (its GLS plateaus are long).
+    settings = SolverSettings(time_limit_s=3, engine=engine, stop_when_stalled=engine != "ortools")
+    result = solve_vrptw(inst, settings)
     assert result.engine == ("pyvrp" if engine == "auto" else engine)
     assert result.solve_time_s < 3 + 2.0
     used = [v for v in result.routes if v]
