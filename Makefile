@@ -74,6 +74,8 @@ bench: venv
 	$(BIN)/python benchmarks/matrix_speed.py
 	$(BIN)/python benchmarks/solomon_quality.py
 	$(BIN)/python benchmarks/gcs_sensor_tick.py
+	$(BIN)/python benchmarks/exports_speed.py
+	$(BIN)/python benchmarks/dev_drop_to_exports.py
 
 clean:
 	rm -rf $(VENV) .dagster data/inbox data/exports data/quarantine
