@@ -34,7 +34,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.doctemplate import LayoutError
 
-from ..plan_summary import accounting_text, day_label, plan_title
+from ..plan_summary import accounting_text, day_label, plan_title, vehicle_label
 from ..route_plan import Route, RoutePlan, clock
 from ..stop_schema import format_clock
 from .colors import vehicle_color
@@ -303,7 +303,7 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
     return [
         PageBreak(),
         _Bookmark(route.vehicle_id, f"Vehicle {route.vehicle_id}"),
-        Paragraph(f"Vehicle {escape(route.vehicle_id)}" + (f" · {escape(day)}" if day else ""), heading),
+        Paragraph(f"Vehicle {escape(vehicle_label(route))}" + (f" · {escape(day)}" if day else ""), heading),
         Paragraph(escape(summary), sheet["BodyText"]),
         Paragraph(
             escape(
