@@ -6,6 +6,7 @@ import dagster as dg
 
 from sgroute_assets.domain.fleet import Fleet, FleetError
 from sgroute_assets.domain.geocoding import GeocodedStops
+from sgroute_assets.domain.plan_feasibility import InfeasiblePlanError
 from sgroute_assets.domain.route_plan import RoutePlan, plan_routes
 from sgroute_assets.domain.row_accounting import account_rows
 from sgroute_assets.domain.stop_schema import ValidationReport
@@ -81,14 +82,21 @@ def route_plan(
         settings = solver.settings(config.solver_time_limit_s, config.solver_engine)
     except ValueError as exc:
         raise dg.Failure(description=f"solver settings: {exc}") from None
-    plan = plan_routes(
-        fleet,
-        located,
-        travel_time_matrix,
-        settings,
-        objective_from_config(config),
-        progress=progress_logger(context.log),
-    )
+    try:
+        plan = plan_routes(
+            fleet,
+            located,
+            travel_time_matrix,
+            settings,
+            objective_from_config(config),
+            progress=progress_logger(context.log),
+        )
+    except InfeasiblePlanError as exc:
+        # The run page opens on this sentence, not on a stack trace; the plan is not stored.
+        raise dg.Failure(
+            description=f"the solver's plan broke a constraint and was not stored: {'; '.join(exc.violations[:3])}",
+            metadata={"violations": dg.MetadataValue.json(exc.violations[:50])},
+        ) from None
     context.log.info(
         f"{plan.engine} stopped ({plan.stop_reason}) after {plan.solve_time_s:.1f} s of {plan.time_limit_s:g} s"
     )
