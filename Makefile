@@ -59,7 +59,13 @@ dev: venv
 	$(BIN)/sgroute db upgrade
 	@mkdir -p $(DAGSTER_HOME)
 	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $${PORT:-3000}
+	@# data/exports/ served read-only (GET/HEAD only) on 127.0.0.1:EXPORTS_PORT, stopped with the UI; the metadata
+	@# links of route_exports point there through SGROUTE_EXPORTS_URL.
+	@exports=$${SGROUTE_EXPORTS:-data/exports}; port=$${EXPORTS_PORT:-3001}; mkdir -p "$$exports"; \
+	  $(BIN)/python -m http.server "$$port" --bind 127.0.0.1 --directory "$$exports" >/dev/null 2>&1 & server=$$!; \
+	  trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
+	  echo "exports served read-only on http://127.0.0.1:$$port"; \
+	  SGROUTE_EXPORTS_URL=http://127.0.0.1:$$port $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $${PORT:-3000}
 
 lint: venv
 	$(BIN)/ruff check .
@@ -68,6 +74,8 @@ bench: venv
 	$(BIN)/python benchmarks/matrix_speed.py
 	$(BIN)/python benchmarks/solomon_quality.py
 	$(BIN)/python benchmarks/gcs_sensor_tick.py
+	$(BIN)/python benchmarks/exports_speed.py
+	$(BIN)/python benchmarks/dev_drop_to_exports.py
 
 clean:
 	rm -rf $(VENV) .dagster data/inbox data/exports data/quarantine

@@ -194,3 +194,15 @@ def test_mixed_file_every_row_accounted_for(small_plan: RoutePlan) -> None:
     assert "phone" in planner["WARN1"]["warnings"] and "postal_code" in planner["WARN1"]["warnings"]
     geo = json.loads(files["routes.geojson"])
     assert {u["stop_ref"] for u in geo["not_on_map"]} == {"BAD1", "NOGEO"}
+
+
+def test_vehicle_names_from_the_fleet_on_the_exports(dated_plan: RoutePlan) -> None:
+    routes = [replace(r, vehicle_name=f"Lorry {k}") for k, r in enumerate(dated_plan.routes, start=1)]
+    plan = replace(dated_plan, routes=routes)
+    files = render_exports(plan)
+    planner = read_csv(files["planner.csv"])
+    assert {(r["vehicle"], r["vehicle_name"]) for r in planner} == {(r.vehicle_id, r.vehicle_name) for r in routes}
+    first = read_csv(files[f"drivers/{routes[0].vehicle_id}.csv"])
+    assert {r["vehicle_name"] for r in first} == {"Lorry 1"}
+    assert f"Vehicle {routes[0].vehicle_id} · Lorry 1 · Wed 2 Dec 2026" in pdf_text(files["driver_pack.pdf"])
+    assert "Lorry 1" in plan_markdown(plan) and "Lorry 1" in files["route_map.html"].decode()

@@ -99,3 +99,26 @@ def test_exports_link_to_the_local_export_server(tmp_path):
     written = store.publish_exports("week 1.csv", {"drivers/V01.csv": b"x"}, {"plan_id": "p"})
     assert store.browser_url(written["drivers/V01.csv"]) == "http://127.0.0.1:3001/week%201.csv/drivers/V01.csv"
     assert store.browser_url("/elsewhere/file.csv") is None
+
+
+def test_a_failed_export_says_why_in_plain_words(make_local_resources, app_db_url, tmp_path, materialise):
+    resources = make_local_resources(app_db_url)
+    shutil.copy(DEMO / NAME, tmp_path / "inbox" / NAME)
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("x")
+    with dg.instance_for_test() as instance:
+        assert materialise(instance, resources, NAME, fleet(2)).success
+        store = resources["stop_file_store"]
+        broken_store = LocalStopFileStore(
+            inbox=store.inbox, exports_dir=str(blocker / "out"), quarantine_dir=store.quarantine_dir
+        )
+        broken = {**resources, "stop_file_store": broken_store}
+        result = materialise(instance, broken, NAME, selection=dg.AssetSelection.assets("route_exports"))
+        assert not result.success
+        (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert failure.step_key == "route_exports"
+        user = failure.step_failure_data.user_failure_data
+        assert user is not None, "a dg.Failure, so the run page opens on the reason, not a stack trace"
+        assert user.description.startswith("exports for plan ") and "could not be written" in user.description
+        assert "previous exports are unchanged" in user.description
+    assert (tmp_path / "exports" / NAME / "manifest.json").is_file()

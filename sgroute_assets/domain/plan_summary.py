@@ -11,8 +11,11 @@ import base64
 import datetime as dt
 
 from .markdown import md_table, md_text
-from .route_plan import RoutePlan, clock
+from .route_plan import Route, RoutePlan, clock
 from .stop_schema import ValidationReport, format_clock
+
+# The summary is stored in Dagster's event log: per-route tables stop after this many visits (CSVs have all).
+MAX_SUMMARY_VISITS = 1000
 
 
 def day_label(plan_date: str | None) -> str | None:
@@ -24,6 +27,11 @@ def day_label(plan_date: str | None) -> str | None:
     except ValueError:
         return plan_date
     return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def vehicle_label(route: Route) -> str:
+    """ "V02 · Van 2" when the fleet names its vehicles, else the id alone."""
+    return f"{route.vehicle_id} · {route.vehicle_name}" if route.vehicle_name else route.vehicle_id
 
 
 def plan_title(plan: RoutePlan) -> str:
@@ -71,7 +79,7 @@ def plan_markdown(plan: RoutePlan, *, title: str | None = None, map_png: bytes |
         ["vehicle", "stops", "load", "leaves", "back", "km", "min"],
         [
             [
-                r.vehicle_id,
+                vehicle_label(r),
                 len(r.visits),
                 f"{r.load}/{plan.fleet.capacity}",
                 clock(r.start_s),
@@ -83,8 +91,13 @@ def plan_markdown(plan: RoutePlan, *, title: str | None = None, map_png: bytes |
         ],
         right=("stops", "load", "km", "min"),
     )
+    shown = 0
     for r in plan.routes:
-        lines += ["", f"### {md_text(r.vehicle_id)}", ""]
+        if shown >= MAX_SUMMARY_VISITS:
+            lines += ["", f"... {plan.stops_served - shown} more visits: see planner.csv and the driver sheets."]
+            break
+        shown += len(r.visits)
+        lines += ["", f"### {md_text(vehicle_label(r))}", ""]
         lines += md_table(
             ["#", "ETA", "wait", "service", "leaves", "window", "stop", "address", "contact", "notes", "warnings"],
             [

@@ -37,9 +37,18 @@ def route_exports(
     context: dg.AssetExecutionContext, route_plan: RoutePlan, stop_file_store: StopFileStore
 ) -> dg.Output[dict[str, str]]:
     """Planner CSV, a CSV per driver, every row not on a route, GeoJSON, the map and the PDF driver pack."""
-    files = render_exports(route_plan)
     manifest = {"partition": context.partition_key, **plan_info(route_plan)}
-    written = stop_file_store.publish_exports(context.partition_key, files, manifest)
+    try:
+        files = render_exports(route_plan)
+        written = stop_file_store.publish_exports(context.partition_key, files, manifest)
+    except Exception as exc:
+        # The stack goes to the step log; the run page opens on what happened. The previous exports are intact.
+        context.log.exception("writing the exports failed")
+        raise dg.Failure(
+            description=f"exports for plan {route_plan.plan_id} could not be written ({type(exc).__name__}: {exc}); "
+            "the previous exports are unchanged",
+            metadata={"plan_id": route_plan.plan_id, "where": stop_file_store.describe()},
+        ) from None
     metadata: dict[str, Any] = plan_metadata(route_plan)
     metadata.update(
         {

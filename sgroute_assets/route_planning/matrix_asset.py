@@ -26,6 +26,8 @@ ROAD_TIMES_CHECK = "road_times_from_onemap"
     partitions_def=stop_files,
     group_name=GROUP,
     pool=ONEMAP_POOL,
+    # The active travel-time model fills the cells OneMap does not: a retrained model marks plans out of date.
+    deps=["travel_time_model"],
     check_specs=[
         dg.AssetCheckSpec(
             ROAD_TIMES_CHECK,

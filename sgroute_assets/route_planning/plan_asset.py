@@ -8,6 +8,7 @@ import dagster as dg
 from sgroute_assets.domain.fleet import DEFAULT_TYPE_NAME, Fleet, FleetError, VehicleBreak, VehicleType
 from sgroute_assets.domain.fleet_file import FLEET_MARK, parse_fleet_file
 from sgroute_assets.domain.geocoding import GeocodedStops
+from sgroute_assets.domain.plan_feasibility import InfeasiblePlanError
 from sgroute_assets.domain.route_plan import RoutePlan, plan_routes
 from sgroute_assets.domain.row_accounting import account_rows
 from sgroute_assets.domain.stop_overrides import find_sidecar
@@ -163,6 +164,12 @@ def route_plan(
         )
     except FleetError as exc:
         raise dg.Failure(description=f"fleet settings: {exc}") from None
+    except InfeasiblePlanError as exc:
+        # The run page opens on this sentence, not on a stack trace; the plan is not stored.
+        raise dg.Failure(
+            description=f"the solver's plan broke a constraint and was not stored: {'; '.join(exc.violations[:3])}",
+            metadata={"violations": dg.MetadataValue.json(exc.violations[:50])},
+        ) from None
     context.log.info(
         f"{plan.engine} stopped ({plan.stop_reason}) after {plan.solve_time_s:.1f} s of {plan.time_limit_s:g} s"
     )

@@ -25,12 +25,27 @@ class PlanningDayConfig(dg.Config):
     """The depot and the shift being planned: travel times depend on where and when legs are driven, and the
     route plan takes its shift from the matrix so the two always agree."""
 
-    depot_name: str = _env("SGROUTE_DEPOT_NAME", "Tai Seng depot")
-    depot_lat: float = float(_env("SGROUTE_DEPOT_LAT", "1.3354"))
-    depot_lon: float = float(_env("SGROUTE_DEPOT_LON", "103.8879"))
-    shift_start: str = _env("SGROUTE_SHIFT_START", "08:00")
-    shift_end: str = _env("SGROUTE_SHIFT_END", "18:00")
-    plan_date: str | None = None  # YYYY-MM-DD; default: tomorrow in Singapore (plans are made the day before)
+    depot_name: str = Field(
+        default=_env("SGROUTE_DEPOT_NAME", "Tai Seng depot"),
+        description="Depot name printed on every export (SGROUTE_DEPOT_NAME).",
+    )
+    depot_lat: float = Field(
+        default=float(_env("SGROUTE_DEPOT_LAT", "1.3354")), description="Depot latitude (SGROUTE_DEPOT_LAT)."
+    )
+    depot_lon: float = Field(
+        default=float(_env("SGROUTE_DEPOT_LON", "103.8879")), description="Depot longitude (SGROUTE_DEPOT_LON)."
+    )
+    shift_start: str = Field(
+        default=_env("SGROUTE_SHIFT_START", "08:00"), description="Earliest departure, HH:MM (SGROUTE_SHIFT_START)."
+    )
+    shift_end: str = Field(
+        default=_env("SGROUTE_SHIFT_END", "18:00"), description="Latest return, HH:MM (SGROUTE_SHIFT_END)."
+    )
+    plan_date: str | None = Field(
+        default=None,
+        description="Delivery day, YYYY-MM-DD; default tomorrow in Singapore. Printed on every export and used "
+        "by the travel-time model's weekday terms.",
+    )
 
 
 def plan_day_of_week(plan_date: str | None) -> tuple[str, int]:

@@ -123,7 +123,7 @@ def _sidecar_rerun(
 
 @dg.sensor(
     job=route_planning_job,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=10,  # a dropped file starts its run within seconds in `make dev`
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Adds a stop_files partition per new stop file and requests its run.",
 )

@@ -24,6 +24,7 @@ DRIVER_COLUMNS: tuple[str, ...] = (
     "lat",
     "lon",
     "vehicle",
+    "vehicle_name",
     *PLAN_COLUMNS,
 )
 
@@ -44,7 +45,7 @@ def driver_rows(plan: RoutePlan, route: Route, extras: list[str] | None = None) 
     """
     fleet = plan.fleet
     extras = extras or []
-    on_plan = (route.vehicle_id, *plan_values(plan))
+    on_plan = (route.vehicle_id, route.vehicle_name, *plan_values(plan))
     depot_lat, depot_lon = coord(fleet.depot_lat), coord(fleet.depot_lon)
     blank_extras = ("",) * len(extras)
 

@@ -7,6 +7,7 @@ from ._format import PLAN_COLUMNS, coord, csv_bytes, extra_columns, hhmm, plan_v
 
 PLANNER_COLUMNS: tuple[str, ...] = (
     "vehicle",
+    "vehicle_name",
     "sequence",
     "stop_ref",
     "eta",
@@ -43,6 +44,7 @@ def planner_csv(plan: RoutePlan) -> bytes:
             rows.append(
                 (
                     route.vehicle_id,
+                    route.vehicle_name,
                     visit.sequence,
                     stop.stop_ref,
                     clock(visit.arrival_s),

@@ -37,6 +37,7 @@ def _route_line(plan: RoutePlan, route: Route) -> Feature:
         {
             "kind": "route",
             "vehicle": route.vehicle_id,
+            "vehicle_name": route.vehicle_name,
             "color": vehicle_color(route.vehicle),
             "stops": len(route.visits),
             "distance_km": round(route.distance_m / 1000, 2),

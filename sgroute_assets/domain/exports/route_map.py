@@ -22,6 +22,7 @@ from ..stop_schema import Stop
 from .colors import DEPOT_COLOR, DROPPED_COLOR, vehicle_color
 
 THUMBNAIL_WIDTH_PX = 480
+MAX_LABELS = 400
 # Smallest span shown, in degrees (about 2 km), so a plan with one or two points is not zoomed into a blur.
 _MIN_SPAN_DEG = 0.02
 _LABEL_OUTLINE = [patheffects.withStroke(linewidth=2.2, foreground="white")]
@@ -79,6 +80,32 @@ def _label_box(x: float, y: float, spot: tuple[float, float, str, str], width: f
     return left, bottom, left + width, bottom + height
 
 
+class _BoxGrid:
+    """Boxes bucketed by a coarse grid (points), so an overlap query looks at neighbours, not at everything drawn."""
+
+    CELL = 24.0
+
+    def __init__(self) -> None:
+        self._cells: dict[tuple[int, int], list[_Box]] = {}
+
+    def _keys(self, box: _Box):
+        c = self.CELL
+        for i in range(int(box[0] // c), int(box[2] // c) + 1):
+            for j in range(int(box[1] // c), int(box[3] // c) + 1):
+                yield i, j
+
+    def add(self, box: _Box) -> None:
+        for key in self._keys(box):
+            self._cells.setdefault(key, []).append(box)
+
+    def near(self, box: _Box) -> list[_Box]:
+        seen: dict[int, _Box] = {}
+        for key in self._keys(box):
+            for other in self._cells.get(key, ()):
+                seen[id(other)] = other
+        return list(seen.values())
+
+
 def _place_labels(ax: Axes, labels: list[_Label], obstacles: list[_Box], fontsize: float) -> None:
     """Greedy placement: each label takes the spot around its point that covers the least already drawn.
 
@@ -88,7 +115,9 @@ def _place_labels(ax: Axes, labels: list[_Label], obstacles: list[_Box], fontsiz
     to_points = 72 / ax.figure.dpi
     frame = ax.get_window_extent()
     inside = (frame.x0 * to_points, frame.y0 * to_points, frame.x1 * to_points, frame.y1 * to_points)
-    taken = list(obstacles)
+    grid = _BoxGrid()
+    for box in obstacles:
+        grid.add(box)
     for label in labels:
         dx, dy, ha, va = _LABEL_SPOTS[0]
         text = ax.annotate(
@@ -111,14 +140,15 @@ def _place_labels(ax: Axes, labels: list[_Label], obstacles: list[_Box], fontsiz
         boxes = [_label_box(x, y, spot, width, height) for spot in _LABEL_SPOTS]
         # Area hidden under other things, plus any part that would stick out of the plot frame.
         costs = [
-            sum(_overlap(box, other) for other in taken) + 2 * (width * height - _overlap(box, inside)) for box in boxes
+            sum(_overlap(box, other) for other in grid.near(box)) + 2 * (width * height - _overlap(box, inside))
+            for box in boxes
         ]
         best = costs.index(min(costs))
         dx, dy, ha, va = _LABEL_SPOTS[best]
         text.xyann = (dx, dy)
         text.set_horizontalalignment(ha)
         text.set_verticalalignment(va)
-        taken.append(boxes[best])
+        grid.add(boxes[best])
 
 
 def _marker_boxes(ax: Axes, lons: list[float], lats: list[float], size_pt: float) -> list[_Box]:
@@ -274,7 +304,9 @@ def _figure(plan: RoutePlan, *, width_in: float, labels: bool, small: bool, titl
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=7.5, frameon=False)
         # Labels are placed in screen space, so the layout (and with it the data->pixel mapping) comes first.
         fig.draw_without_rendering()
-        _label_everything(ax, plan, stop_labels if labels else [])
+        # Beyond a few hundred points numbers overlap into noise (and placing them costs a text layout each):
+        # large plans show the routes and the legend; the HTML map and the CSVs carry the sequence.
+        _label_everything(ax, plan, stop_labels if labels and len(stop_labels) <= MAX_LABELS else [])
     return fig
 
 

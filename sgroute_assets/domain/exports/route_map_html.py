@@ -14,7 +14,7 @@ from importlib import resources
 import folium
 from branca.element import Element
 
-from ..plan_summary import accounting_text, plan_title, shift_text, window_text
+from ..plan_summary import accounting_text, plan_title, shift_text, vehicle_label, window_text
 from ..route_plan import RoutePlan, clock
 from ..stop_schema import Stop
 from .colors import DEPOT_COLOR, DROPPED_COLOR, vehicle_color
@@ -100,7 +100,7 @@ def route_map_html(plan: RoutePlan, *, title: str | None = None) -> bytes:
 
     for route in plan.routes:
         color = vehicle_color(route.vehicle)
-        label = f"{route.vehicle_id} · {len(route.visits)} stops · {route.distance_m / 1000:.1f} km"
+        label = f"{vehicle_label(route)} · {len(route.visits)} stops · {route.distance_m / 1000:.1f} km"
         group = folium.FeatureGroup(name=f'<span style="color:{color}">&#9632;</span> {_e(label)}')
         path = [(fleet.depot_lat, fleet.depot_lon)]
         path += [(v.stop.lat, v.stop.lon) for v in route.visits if v.stop.lat is not None and v.stop.lon is not None]
@@ -168,7 +168,8 @@ def _legend(plan: RoutePlan, title: str) -> str:
         color = vehicle_color(route.vehicle)
         lines.append(
             f'<div class="sgr-legend-route"><span class="sgr-swatch" style="background:{color}"></span>'
-            f"{_e(route.vehicle_id)} · {len(route.visits)} stops · {clock(route.start_s)}-{clock(route.end_s)}</div>"
+            f"{_e(vehicle_label(route))} · {len(route.visits)} stops · {clock(route.start_s)}-{clock(route.end_s)}"
+            "</div>"
         )
     lines.append(
         f'<div><span class="sgr-swatch" style="background:{DEPOT_COLOR}"></span>D = depot · '
