@@ -27,6 +27,9 @@ class Visit:
     departure_s: int
     travel_s: int  # from the previous point
     distance_m: float
+    # What a planner-fixed order breaks at this stop (late, over capacity, past the shift): reported, not
+    # refused, because the planner chose the order (domain/resequence.py). Always empty on optimised routes.
+    violations: list[str] = field(default_factory=list)
 
     @property
     def wait_s(self) -> int:
@@ -117,6 +120,8 @@ class RoutePlan:
     data_version: str | None = None  # the stop file version (generation or content hash) planned from
     file_rows: int | None = None  # rows in the stop file; None when the plan was made from stops alone
     not_planned: list[UnplannedRow] = field(default_factory=list)  # invalid and not-located rows
+    # Every visit's violations on planner-fixed routes, one readable line each (domain/resequence.py).
+    violations: list[str] = field(default_factory=list)
 
     @property
     def stops_served(self) -> int:
