@@ -38,9 +38,12 @@ class Issue:
     row: int | None  # 1-based as a spreadsheet shows it (header = row 1); None for file-level problems
     column: str | None
     message: str
+    sheet: str | None = None  # the worksheet, when the workbook has more than one
 
     def describe(self) -> str:
         where = self.file
+        if self.sheet:
+            where += f", sheet '{self.sheet}'"
         if self.row is not None:
             where += f", row {self.row}"
         if self.column:
@@ -69,6 +72,12 @@ class Stop:
     # Problems that do not stop planning (a foreign phone, a malformed postal code beside good coordinates):
     # the stop is planned and every report shows them next to it, as "column: message".
     warnings: tuple[str, ...] = ()
+    sheet: str | None = None  # the worksheet of ``row``, when the workbook has more than one
+
+    @property
+    def location(self) -> str:
+        """Where a planner finds the stop: "row 7", or "sheet 'North', row 7" in a workbook of several sheets."""
+        return f"sheet '{self.sheet}', row {self.row}" if self.sheet else f"row {self.row}"
 
     @property
     def has_coordinates(self) -> bool:
@@ -93,6 +102,7 @@ class RowResult:
     errors: list[Issue]
     stop: Stop | None
     warnings: list[Issue] = field(default_factory=list)  # reported, but the stop is still planned
+    sheet: str | None = None  # the worksheet of ``row``, when the workbook has more than one
 
     @property
     def valid(self) -> bool:
@@ -107,10 +117,12 @@ class ValidationReport:
     rows: list[RowResult]
     file_errors: list[Issue] = field(default_factory=list)
     source_version: str | None = None  # the stop file's generation or content hash, set by the asset
+    # Reading notes that concern no one row: a title row skipped, a sheet not read, a hidden sheet read.
+    file_warnings: list[Issue] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[Issue]:
-        return [w for r in self.rows for w in r.warnings]
+        return list(self.file_warnings) + [w for r in self.rows for w in r.warnings]
 
     @property
     def valid_stops(self) -> list[Stop]:
@@ -142,9 +154,13 @@ class ValidationReport:
             "invalid_count": self.invalid_count,
             "warning_count": len(self.warnings),
             "file_errors": [{"column": i.column, "message": i.message} for i in self.file_errors],
+            "file_warnings": [
+                {"sheet": i.sheet, "row": i.row, "column": i.column, "message": i.message} for i in self.file_warnings
+            ],
             "rows": [
                 {
                     "row": r.row,
+                    "sheet": r.sheet,
                     "stop_ref": r.stop_ref,
                     "valid": r.valid,
                     "errors": [{"column": i.column, "message": i.message} for i in r.errors],

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import phonenumbers
 
-from .stop_file_reader import RawTable, read_stop_file
+from .stop_file_reader import RawRow, RawTable, read_stop_file
 from .stop_schema import (
     KNOWN_COLUMNS,
     PRIORITIES,
@@ -48,24 +48,28 @@ def validate_table(table: RawTable) -> ValidationReport:
         if not col:
             continue
         if col in seen:
-            file_errors.append(Issue(table.file, 1, table.header[idx], f"column '{col}' appears twice in the header"))
+            file_errors.append(
+                Issue(
+                    table.file,
+                    table.header_row,
+                    table.header[idx],
+                    f"column '{col}' appears twice in the header",
+                    sheet=table.sheet,
+                )
+            )
         else:
             seen[col] = idx
     if REQUIRED_COLUMN not in seen:
-        file_errors.append(
-            Issue(
-                table.file,
-                1,
-                REQUIRED_COLUMN,
-                "the header has no stop_ref column; expected columns: " + ", ".join(KNOWN_COLUMNS),
-            )
-        )
-        return ValidationReport(file=table.file, rows=[], file_errors=file_errors)
+        message = "the header has no stop_ref column; expected columns: " + ", ".join(KNOWN_COLUMNS)
+        if table.header_hint:
+            message += ". " + table.header_hint
+        file_errors.append(Issue(table.file, table.header_row, REQUIRED_COLUMN, message, sheet=table.sheet))
+        return ValidationReport(file=table.file, rows=[], file_errors=file_errors, file_warnings=list(table.notices))
 
     extra_columns = {name: i for name, i in seen.items() if name not in KNOWN_COLUMNS}
-    rows = [_validate_row(table.file, raw.row, raw.cells, seen, extra_columns, len(columns)) for raw in table.rows]
+    rows = [_validate_row(table.file, raw, seen, extra_columns, len(columns), columns) for raw in table.rows]
     _flag_duplicates(table.file, rows)
-    return ValidationReport(file=table.file, rows=rows, file_errors=file_errors)
+    return ValidationReport(file=table.file, rows=rows, file_errors=file_errors, file_warnings=list(table.notices))
 
 
 def _cell(cells: list[str], index: dict[str, int], column: str) -> str:
@@ -83,20 +87,30 @@ def is_null_text(text: str) -> bool:
 
 def _validate_row(
     file: str,
-    row: int,
-    cells: list[str],
+    raw: RawRow,
     index: dict[str, int],
     extra_columns: dict[str, int],
     header_len: int,
+    columns: list[str],
 ) -> RowResult:
+    row, cells, sheet = raw.row, raw.cells, raw.sheet
     errors: list[Issue] = []
     warnings: list[Issue] = []
 
     def err(column: str | None, message: str) -> None:
-        errors.append(Issue(file, row, column, message))
+        errors.append(Issue(file, row, column, message, sheet=sheet))
 
     def warn(column: str | None, message: str) -> None:
-        warnings.append(Issue(file, row, column, message))
+        warnings.append(Issue(file, row, column, message, sheet=sheet))
+
+    # Cells the reader could not trust (an uncalculated formula, an Excel error) are never read as blank:
+    # in a stop column the row is invalid; in an extra column (notes...) the stop is planned without it.
+    for i, problem in sorted(raw.problems.items()):
+        column = columns[i] if i < header_len else ""
+        if column in KNOWN_COLUMNS:
+            err(column, problem)
+        elif column:
+            warn(column, problem + "; the stop is planned without it")
 
     overflow = [c for c in cells[header_len:] if c.strip()]
     if overflow:
@@ -165,8 +179,9 @@ def _validate_row(
             priority=priority,
             extra=extra,
             warnings=tuple(f"{w.column or 'row'}: {w.message}" for w in warnings),
+            sheet=sheet,
         )
-    return RowResult(row=row, stop_ref=stop_ref or None, errors=errors, stop=stop, warnings=warnings)
+    return RowResult(row=row, stop_ref=stop_ref or None, errors=errors, stop=stop, warnings=warnings, sheet=sheet)
 
 
 def _postal_code(text: str, err) -> str | None:
@@ -313,8 +328,19 @@ def _flag_duplicates(file: str, rows: list[RowResult]) -> None:
     for ref, group in by_ref.items():
         if len(group) < 2:
             continue
-        numbers = [g.row for g in group]
         for g in group:
-            others = ", ".join(str(n) for n in numbers if n != g.row)
-            g.errors.append(Issue(file, g.row, "stop_ref", f"stop_ref '{ref}' is also used on row(s) {others}"))
+            g.errors.append(
+                Issue(file, g.row, "stop_ref", f"stop_ref '{ref}' is also used on {_others(group, g)}", sheet=g.sheet)
+            )
             g.stop = None
+
+
+def _others(group: list[RowResult], this: RowResult) -> str:
+    """The other rows with this stop_ref; rows of other sheets are named with their sheet."""
+    by_sheet: dict[str | None, list[str]] = defaultdict(list)
+    for o in group:
+        if o is not this:
+            by_sheet[o.sheet].append(str(o.row))
+    parts = [f"row(s) {', '.join(by_sheet.pop(this.sheet))}"] if this.sheet in by_sheet else []
+    parts += [f"sheet '{sheet}' row(s) {', '.join(rows)}" for sheet, rows in by_sheet.items()]
+    return "; ".join(parts)
