@@ -14,6 +14,14 @@ What the old client got wrong and this one does instead (see shared/notes/sg_rou
   ``expiry_timestamp``, refreshed once when OneMap answers 401 (a token it expired early), with one fetch
   for all threads.
 - **Bounded concurrency**: :meth:`OneMapSession.map` runs at most ``max_concurrency`` requests at once.
+- **Deadlines**, because httpx's timeouts are per socket operation and a server that drips one byte every
+  couple of seconds never trips them. Three nested bounds, all on the monotonic clock:
+  ``timeout_s`` is the most one HTTP exchange may take from connect to the last byte (enforced on every
+  socket read and write by the transport below); ``call_deadline_s`` bounds one call with its retries, its
+  backoff and its rate-limiter wait (a ``Retry-After`` that does not fit is not slept: the call gives up);
+  ``run_deadline_s`` (SGROUTE_ONEMAP_RUN_DEADLINE_S) bounds a whole session, i.e. one step of a run, after
+  which the session stops calling and the caller falls back (model travel times, stops needing attention),
+  flagged. A 200 whose body is not JSON (an HTML maintenance page from a proxy) is a failed attempt like a 5xx.
 - **Secrets**: the password travels only in the token request body and the token only in the Authorization
   header. Errors, log lines and stats carry endpoint names and status codes, never a URL with credentials,
   a body, a header or the exception of the HTTP library (whose request object holds the header).
@@ -36,10 +44,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import httpcore
 import httpx
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 DEFAULT_BASE_URL = "https://www.onemap.gov.sg"
 TOKEN_PATH = "/api/auth/post/getToken"
@@ -47,6 +56,7 @@ SEARCH_PATH = "/api/common/elastic/search"
 REVGEOCODE_PATH = "/api/public/revgeocode"
 ROUTE_PATH = "/api/public/routingsvc/route"
 DEFAULT_TOKEN_LIFETIME_S = 3600.0  # when OneMap sends no usable expiry_timestamp
+MIN_ATTEMPT_S = 0.05  # a retry is not started with less time than this left before its deadline
 
 log = logging.getLogger("sgroute.onemap")
 T = TypeVar("T")
@@ -71,6 +81,14 @@ class OneMapAuthError(OneMapError):
 
 class OneMapBadResponse(OneMapError):
     """OneMap answered, but not with something this client understands (4xx, not JSON, missing fields)."""
+
+
+class _OutOfTime(Exception):
+    """The call's or the session's deadline leaves no room to send (or to wait for the rate limiter)."""
+
+    def __init__(self, description: str):
+        super().__init__(description)
+        self.description = description
 
 
 class _Retryable(Exception):
@@ -118,6 +136,89 @@ def parse_expiry(value: Any, now: float) -> float:
         return now + DEFAULT_TOKEN_LIFETIME_S
 
 
+# --- a total deadline per HTTP exchange ----------------------------------------------------------------
+#
+# httpcore passes each socket operation its own timeout (httpx's connect/read/write timeouts). The stream
+# below shortens every one of them to what is left of the exchange's deadline, so the exchange as a whole
+# ends by then whatever the server does. The deadline is per thread: a sync httpx request runs entirely in
+# the calling thread, and pooled connections read the deadline of whichever request uses them now.
+
+_exchange = threading.local()
+
+
+def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
+    deadline: float | None = getattr(_exchange, "deadline", None)
+    if deadline is None:
+        return timeout
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise error("the request's deadline passed")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream):
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> Any:
+        tls = self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(tls)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend):
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, **kwargs: Any) -> Any:
+        return _DeadlineStream(
+            self._inner.connect_tcp(host, port, _bounded(timeout, httpcore.ConnectTimeout), **kwargs)
+        )
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, **kwargs: Any) -> Any:
+        return _DeadlineStream(
+            self._inner.connect_unix_socket(path, _bounded(timeout, httpcore.ConnectTimeout), **kwargs)
+        )
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _deadline_transport(limits: httpx.Limits, proxy: str | None) -> httpx.HTTPTransport:
+    """httpx's own transport (TLS, pooling, proxy, error mapping) with its socket operations deadline-bounded.
+
+    httpx has no public hook for httpcore's network backend; the pool's is wrapped in place. A future httpx
+    without ``_pool._network_backend`` fails here, loudly, rather than silently losing the deadline.
+    """
+    transport = httpx.HTTPTransport(limits=limits, proxy=proxy)
+    pool = transport._pool
+    if not isinstance(getattr(pool, "_network_backend", None), httpcore.NetworkBackend):
+        raise RuntimeError("httpx/httpcore changed: cannot bound OneMap requests by a total deadline")
+    pool._network_backend = _DeadlineBackend(pool._network_backend)
+    return transport
+
+
+def _environment_proxy(base_url: str) -> str | None:
+    """The proxy httpx would take from the environment for OneMap's scheme (a custom transport skips that)."""
+    scheme = "https" if base_url.startswith("https") else "http"
+    for name in (f"{scheme}_proxy", "all_proxy"):
+        value = os.environ.get(name) or os.environ.get(name.upper())
+        if value:
+            return value
+    return None
+
+
 class RateLimiter:
     """Spaces request starts at least ``1/rate`` seconds apart across threads (a token bucket of size one).
 
@@ -129,11 +230,14 @@ class RateLimiter:
         self._next = 0.0
         self._lock = threading.Lock()
 
-    def acquire(self) -> float:
-        """Block until this caller may send; returns the seconds waited."""
+    def acquire(self, max_wait: float | None = None) -> float | None:
+        """Block until this caller may send; returns the seconds waited, or None (and takes no slot) when the
+        next slot is more than ``max_wait`` away."""
         with self._lock:
             now = time.monotonic()
             slot = max(now, self._next)
+            if max_wait is not None and slot - now > max_wait:
+                return None
             self._next = slot + self.interval
         wait = slot - now
         if wait > 0:
@@ -178,7 +282,17 @@ class OneMapClient(ConfigurableResource):
     base_url: str = Field(default=DEFAULT_BASE_URL, description="OneMap host (ONEMAP_BASE_URL).")
     email: str | None = Field(default=None, description="OneMap account e-mail (EnvVar ONEMAP_EMAIL).")
     password: str | None = Field(default=None, description="OneMap account password (EnvVar ONEMAP_PASSWORD).")
-    timeout_s: float = Field(default=10.0, description="Per-request timeout (connect and read).")
+    timeout_s: float = Field(
+        default=10.0, description="Most one HTTP request may take, connect to last byte (a total, not per read)."
+    )
+    call_deadline_s: float = Field(
+        default=30.0, description="Most one call may take: its attempts, backoff, Retry-After and limiter waits."
+    )
+    run_deadline_s: float = Field(
+        default=600.0,
+        description="Most OneMap time one session (one step of a run) may use; then it stops calling and the "
+        "step falls back, flagged (SGROUTE_ONEMAP_RUN_DEADLINE_S).",
+    )
     max_attempts: int = Field(default=4, description="Attempts per call on timeouts, 429 and 5xx.")
     backoff_initial_s: float = Field(default=0.5, description="First retry wait; doubles each retry, plus jitter.")
     backoff_max_s: float = Field(default=8.0, description="Longest wait between two attempts.")
@@ -225,6 +339,13 @@ def onemap_client_from_env(**overrides: Any) -> OneMapClient:
         settings["requests_per_second"] = float(os.environ["ONEMAP_REQUESTS_PER_SECOND"])
     if os.environ.get("ONEMAP_MAX_CONCURRENCY"):
         settings["max_concurrency"] = int(os.environ["ONEMAP_MAX_CONCURRENCY"])
+    for variable, name in (
+        ("SGROUTE_ONEMAP_REQUEST_TIMEOUT_S", "timeout_s"),
+        ("SGROUTE_ONEMAP_CALL_DEADLINE_S", "call_deadline_s"),
+        ("SGROUTE_ONEMAP_RUN_DEADLINE_S", "run_deadline_s"),
+    ):
+        if os.environ.get(variable, "").strip():
+            settings[name] = float(os.environ[variable])
     settings.update(overrides)
     return OneMapClient(**settings)
 
@@ -289,10 +410,15 @@ class OneMapSession:
         self.stats = CallStats()
         self.limiter = RateLimiter(config.requests_per_second)
         self._tokens = _Tokens(self)
+        self.started = time.monotonic()
+        self.ends_at = self.started + max(0.0, config.run_deadline_s)
+        self._call_end = threading.local()  # this thread's current call's deadline (token fetches included)
         self._http = httpx.Client(
             base_url=config.base_url.rstrip("/"),
             timeout=httpx.Timeout(config.timeout_s),
-            limits=httpx.Limits(max_connections=max(1, config.max_concurrency) + 1),
+            transport=_deadline_transport(
+                httpx.Limits(max_connections=max(1, config.max_concurrency) + 1), _environment_proxy(config.base_url)
+            ),
             headers={"User-Agent": "sgroute/0.1", "Accept": "application/json"},
             follow_redirects=False,
         )
@@ -371,17 +497,42 @@ class OneMapSession:
 
     # --- plumbing -------------------------------------------------------------------------------------
 
+    def _budget_end(self) -> float:
+        """When the current call must be over: its own deadline or the session's, whichever is first."""
+        return min(getattr(self._call_end, "at", math.inf), self.ends_at)
+
     def send(self, endpoint: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One HTTP request through the rate limiter; transport problems become retryable failures."""
-        self.limiter.acquire()
+        """One HTTP request through the rate limiter, over by ``timeout_s`` or the call's deadline, whichever
+        is first; transport problems (a deadline included) become retryable failures."""
+        end = self._budget_end()
+        if self.limiter.acquire(max_wait=max(0.0, end - time.monotonic())) is None:
+            raise _OutOfTime(
+                f"the next request slot (after OneMap's Retry-After) is past the deadline: "
+                f"{self._out_of_time_reason(end)}"
+            )
+        now = time.monotonic()
+        if end - now <= 0:
+            raise _OutOfTime(self._out_of_time_reason(end))
+        limit = min(self.config.timeout_s, end - now)
         self.stats.add(f"requests.{endpoint}")
+        _exchange.deadline = now + limit
         try:
             return self._http.request(method, path, **kwargs)
         except httpx.TimeoutException:
             self.stats.add("timeouts")
-            raise _Retryable(f"timed out after {self.config.timeout_s:g} s") from None
+            raise _Retryable(f"no complete answer within {limit:.3g} s") from None
         except httpx.TransportError as exc:
             raise _Retryable(f"connection failed ({type(exc).__name__})") from None
+        finally:
+            _exchange.deadline = None
+
+    def _out_of_time_reason(self, end: float) -> str:
+        if end >= self.ends_at:
+            return (
+                f"this step's OneMap time budget of {self.config.run_deadline_s:g} s is used up "
+                "(SGROUTE_ONEMAP_RUN_DEADLINE_S)"
+            )
+        return f"no time left within the call's {self.config.call_deadline_s:g} s deadline"
 
     def decode(self, endpoint: str, response: httpx.Response) -> Any:
         status = response.status_code
@@ -400,7 +551,11 @@ class OneMapSession:
         try:
             return response.json()
         except ValueError:
-            raise OneMapBadResponse(endpoint, f"the answer is not JSON (HTTP {status})") from None
+            # An HTML error or maintenance page (a proxy, a load balancer) sent as 200: OneMap is not really
+            # answering, so it counts as a failed attempt, is retried and can trip the session.
+            self.stats.add("not_json")
+            kind = response.headers.get("Content-Type", "no content type").split(";")[0].strip()[:40]
+            raise _Retryable(f"the answer is not JSON (HTTP {status}, {kind or 'no content type'})") from None
 
     def _attempt(self, endpoint: str, path: str, params: dict[str, str], needs_token: bool) -> Any:
         headers: dict[str, str] = {}
@@ -432,11 +587,34 @@ class OneMapSession:
         )
 
     def _call(self, endpoint: str, path: str, params: dict[str, str], needs_token: bool) -> Any:
+        if self._tripped is None and time.monotonic() >= self.ends_at:
+            self._trip(self._out_of_time_reason(self.ends_at))
         if self._tripped is not None:
             self.stats.add("skipped")
             raise self._tripped_as(endpoint, f"not called: {self._tripped}")
+        call_end = min(time.monotonic() + max(0.0, self.config.call_deadline_s), self.ends_at)
+        stopped_by: list[str] = []  # why the retries ended early, when a deadline ended them
+        session_over: list[bool] = []  # ... and whether the session's own deadline leaves no room either
+
+        def stop(state: RetryCallState) -> bool:
+            if state.attempt_number >= max(1, self.config.max_attempts):
+                return True
+            left = call_end - time.monotonic()
+            if state.upcoming_sleep + MIN_ATTEMPT_S <= left:
+                return False
+            exc = state.outcome.exception() if state.outcome else None
+            session_over.append(time.monotonic() + state.upcoming_sleep + MIN_ATTEMPT_S > self.ends_at)
+            if isinstance(exc, _Retryable) and exc.retry_after is not None:
+                stopped_by.append(
+                    f"OneMap asked to wait {exc.retry_after:g} s (Retry-After), more than the {max(0.0, left):.1f} s "
+                    f"left: {self._out_of_time_reason(call_end)}"
+                )
+            else:
+                stopped_by.append(self._out_of_time_reason(call_end))
+            return True
+
         retrying = Retrying(
-            stop=stop_after_attempt(max(1, self.config.max_attempts)),
+            stop=stop,
             wait=self._wait,
             retry=retry_if_exception_type(_Retryable),
             before_sleep=self._before_sleep,
@@ -447,26 +625,39 @@ class OneMapSession:
             return self._attempt(endpoint, path, params, needs_token)
 
         attempt.__name__ = endpoint
+        self._call_end.at = call_end
         try:
             payload = retrying(attempt)
         except _Retryable as exc:
-            message = f"{exc.description}; gave up after {self.config.max_attempts} attempts"
-            self._give_up(endpoint, message)
+            attempts = retrying.statistics.get("attempt_number", 1)
+            tried = f"gave up after {attempts} attempt{'s' if attempts != 1 else ''}"
+            message = f"{exc.description}; {tried}" + (f" ({stopped_by[0]})" if stopped_by else "")
+            self._give_up(endpoint, message, out_of_budget=any(session_over))
             raise OneMapUnavailable(endpoint, message) from None
+        except _OutOfTime as exc:
+            self._give_up(endpoint, exc.description, out_of_budget=time.monotonic() + MIN_ATTEMPT_S > self.ends_at)
+            raise OneMapUnavailable(endpoint, exc.description) from None
         except OneMapAuthError as exc:
             self._trip(str(exc), OneMapAuthError)
             raise
+        finally:
+            self._call_end.at = math.inf
         with self._failure_lock:
             self._failures = 0
         return payload
 
-    def _give_up(self, endpoint: str, message: str) -> None:
+    def _give_up(self, endpoint: str, message: str, out_of_budget: bool = False) -> None:
+        """One call failed; the session stops calling after a run of failures, or at once when its own
+        deadline is what ended the call (nothing later could fit either)."""
         self.stats.add("give_ups")
         log.warning("OneMap %s: %s", endpoint, message)
         with self._failure_lock:
             self._failures += 1
             failures = self._failures
-        if failures >= max(1, self.config.give_up_after_failures):
+        if out_of_budget or time.monotonic() >= self.ends_at:
+            self.stats.add("deadline_give_ups")
+            self._trip(f"OneMap not finished in time ({endpoint}: {message})")
+        elif failures >= max(1, self.config.give_up_after_failures):
             self._trip(f"OneMap unreachable ({failures} calls in a row failed; last: {endpoint}: {message})")
 
     def _trip(self, why: str, kind: type[OneMapError] = OneMapUnavailable) -> None:

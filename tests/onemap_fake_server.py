@@ -13,7 +13,10 @@ Tests and the cold/warm benchmark talk to it over real HTTP exactly as productio
   which cells came from OneMap).
 
 Faults (``inject``): a status (401, 429 with Retry-After, 500...), a delay past the client's timeout, a
-fixed body; for N requests or for ever, per endpoint. ``scripted`` pins the results of a search value
+fixed body; an HTML page sent as 200 (``html=``, what a proxy's maintenance page looks like); a response
+dripped one byte every ``drip_s`` seconds, status line first (each read succeeds, so only a total deadline
+stops it); for N requests or for ever, per endpoint. ``rate_limit(retry_after=60)`` is a 429 asking the
+client to come back in a minute. ``scripted`` pins the results of a search value
 (empty or ambiguous answers). Every request is logged with a monotonic timestamp.
 
 Test modules define their own ``fake_onemap`` fixture around :class:`running_fake_onemap` (a fresh server
@@ -31,6 +34,17 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+ENDPOINTS = {
+    "/api/auth/post/getToken": "token",
+    "/api/common/elastic/search": "search",
+    "/api/public/revgeocode": "revgeocode",
+    "/api/public/routingsvc/route": "route",
+}
+MAINTENANCE_PAGE = (
+    "<!DOCTYPE html><html><head><title>OneMap - Scheduled Maintenance</title></head>"
+    "<body><h1>We'll be back soon</h1><p>OneMap is undergoing maintenance.</p></body></html>"
+)
 
 EMAIL = "planner@example.sg"
 PASSWORD = "s3cret-Pa55word!"
@@ -106,6 +120,8 @@ class Fault:
     retry_after: str | None = None
     body: Any = None
     times: int = 1  # -1: for ever
+    html: str | None = None  # sent as text/html (status 200 unless ``status`` says otherwise)
+    drip_s: float = 0.0  # > 0: the whole response, one byte per this many seconds
 
 
 @dataclass
@@ -145,9 +161,23 @@ class FakeOneMap:
         retry_after: str | None = None,
         body: Any = None,
         times: int = 1,
+        html: str | None = None,
+        drip_s: float = 0.0,
     ) -> None:
         with self._lock:
-            self._faults.append(Fault(endpoint, status, delay_s, retry_after, body, times))
+            self._faults.append(Fault(endpoint, status, delay_s, retry_after, body, times, html, drip_s))
+
+    def rate_limit(self, endpoint: str | None = None, *, retry_after: str = "60", times: int = -1) -> None:
+        """429 Too Many Requests with ``Retry-After`` (seconds), as OneMap sends past its per-minute quota."""
+        self.inject(endpoint, 429, retry_after=retry_after, times=times)
+
+    def serve_html(self, endpoint: str | None = None, *, times: int = -1) -> None:
+        """A 200 whose body is an HTML page, not JSON (a proxy or maintenance page in front of OneMap)."""
+        self.inject(endpoint, html=MAINTENANCE_PAGE, times=times)
+
+    def drip(self, endpoint: str | None = None, *, every_s: float = 2.0, times: int = -1) -> None:
+        """Answer normally, but one byte every ``every_s`` seconds (a slow-loris server)."""
+        self.inject(endpoint, drip_s=every_s, times=times)
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -193,14 +223,24 @@ class FakeOneMap:
     def handle(
         self, method: str, path: str, params: dict[str, str], body: bytes, auth: str | None
     ) -> tuple[int, Any, dict[str, str], float]:
-        """(status, JSON body, extra headers, delay) for one request."""
-        endpoint = {
-            "/api/auth/post/getToken": "token",
-            "/api/common/elastic/search": "search",
-            "/api/public/revgeocode": "revgeocode",
-            "/api/public/routingsvc/route": "route",
-        }.get(path, "unknown")
+        """(status, JSON body, extra headers, delay) for one request (``respond`` also gives the drip)."""
+        return self.respond(method, path, params, body, auth)[:4]
+
+    def respond(
+        self, method: str, path: str, params: dict[str, str], body: bytes, auth: str | None
+    ) -> tuple[int, Any, dict[str, str], float, float]:
+        """(status, body, extra headers, delay, drip interval) for one request; a ``bytes`` body is sent as is."""
+        endpoint = ENDPOINTS.get(path, "unknown")
         fault = self._take_fault(endpoint)
+        drip = fault.drip_s if fault else 0.0
+        if fault and fault.html is not None:
+            html_headers = {"Content-Type": "text/html; charset=utf-8"}
+            return fault.status or 200, fault.html.encode(), html_headers, fault.delay_s, drip
+        return (*self._answer(fault, endpoint, method, params, body, auth), drip)
+
+    def _answer(
+        self, fault: Fault | None, endpoint: str, method: str, params: dict[str, str], body: bytes, auth: str | None
+    ) -> tuple[int, Any, dict[str, str], float]:
         delay = fault.delay_s if fault else 0.0
         if fault and fault.status:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
@@ -314,27 +354,37 @@ def _handler_for(state: FakeOneMap) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             auth = self.headers.get("Authorization")
-            status, payload, headers, delay = state.handle(method, split.path, params, body, auth)
-            endpoint = {
-                "/api/auth/post/getToken": "token",
-                "/api/common/elastic/search": "search",
-                "/api/public/revgeocode": "revgeocode",
-                "/api/public/routingsvc/route": "route",
-            }.get(split.path, "unknown")
+            status, payload, headers, delay, drip_s = state.respond(method, split.path, params, body, auth)
+            endpoint = ENDPOINTS.get(split.path, "unknown")
             state._log(Record(time.monotonic(), endpoint, method, split.path, params, status, auth))
             if delay:
                 time.sleep(delay)
-            data = json.dumps(payload).encode()
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            headers = {"Content-Type": "application/json", **headers}
             try:
+                if drip_s > 0:
+                    self._drip(status, headers, data, drip_s)
+                    return
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
                 for key, value in headers.items():
                     self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client timed out and hung up: exactly what a slow-response fault is for
+
+        def _drip(self, status: int, headers: dict[str, str], data: bytes, every_s: float) -> None:
+            """The whole response, status line included, one byte at a time: every read the client makes
+            gets something, so per-read timeouts never fire. Stops when the client hangs up."""
+            head = f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
+            head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            head += f"Content-Length: {len(data)}\r\n\r\n"
+            self.close_connection = True
+            for byte in head.encode("latin-1") + data:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(every_s)
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             self._serve("GET")

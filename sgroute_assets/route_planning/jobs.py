@@ -1,5 +1,7 @@
 """The main job: every step of one stop file's partition, checks included."""
 
+import os
+
 import dagster as dg
 
 from sgroute_assets.partitions import stop_files
@@ -13,9 +15,30 @@ ROUTE_PLANNING_ASSETS = (
     "route_exports",
 )
 
+# A run that is still going after this long is stuck (a hung call nobody bounded, a wedged worker): the
+# daemon's run monitoring (run_monitoring.enabled in dagster.yaml) cancels it and marks it failed with
+# "Exceeded maximum runtime". The steps' own bounds (solver limit, OneMap and database deadlines) keep a
+# healthy 3,000-stop run far below it.
+MAX_RUNTIME_VARIABLE = "SGROUTE_RUN_MAX_RUNTIME_S"
+DEFAULT_MAX_RUNTIME_S = 3600.0
+
+
+def planning_job_tags() -> dict[str, str]:
+    """``dagster/max_runtime`` from SGROUTE_RUN_MAX_RUNTIME_S (seconds; 0 turns the limit off)."""
+    raw = os.environ.get(MAX_RUNTIME_VARIABLE, "").strip() or f"{DEFAULT_MAX_RUNTIME_S:g}"
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ValueError(f"{MAX_RUNTIME_VARIABLE}={raw!r} is not a number of seconds") from None
+    if seconds < 0:
+        raise ValueError(f"{MAX_RUNTIME_VARIABLE}={raw!r} must be 0 (no limit) or more")
+    return {"dagster/max_runtime": f"{seconds:g}"} if seconds else {}
+
+
 route_planning_job = dg.define_asset_job(
     name="route_planning_job",
     selection=dg.AssetSelection.assets(*ROUTE_PLANNING_ASSETS),
     partitions_def=stop_files,
+    tags=planning_job_tags(),
     description="Validate, geocode, build travel times, optimise and export one stop file.",
 )
