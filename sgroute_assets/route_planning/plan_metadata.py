@@ -16,7 +16,14 @@ from sgroute_assets.domain.plan_summary import plan_markdown
 from sgroute_assets.domain.route_plan import RoutePlan
 
 
-def plan_metadata(plan: RoutePlan, *, map_png: bytes | None = None) -> dict[str, Any]:
+def plan_metadata(
+    plan: RoutePlan,
+    *,
+    map_png: bytes | None = None,
+    fixed_routes: list[str] | None = None,
+    sequence_source: str | None = None,
+) -> dict[str, Any]:
+    """``fixed_routes`` (vehicle labels) and ``sequence_source`` say which routes kept a planner's order."""
     preview = map_png if map_png is not None else route_map_preview(plan)
     metadata: dict[str, Any] = {
         "summary": dg.MetadataValue.md(plan_markdown(plan, map_png=preview)),
@@ -48,4 +55,42 @@ def plan_metadata(plan: RoutePlan, *, map_png: bytes | None = None) -> dict[str,
             ),
         ),
     }
+    if fixed_routes is not None:
+        metadata["fixed_routes"] = dg.MetadataValue.md(
+            (", ".join(md_text(label) for label in fixed_routes) or "none")
+            + (f" (from {md_text(sequence_source)})" if sequence_source else "")
+        )
+    if fixed_routes is not None or plan.violations:
+        metadata.update(violations_metadata(plan))
     return metadata
+
+
+def violations_metadata(plan: RoutePlan) -> dict[str, Any]:
+    """Per stop, what a planner's fixed order breaks (late, over capacity, past the shift): reported, not refused."""
+    rows = [(route, visit, text) for route in plan.routes for visit in route.visits for text in visit.violations]
+    return {
+        "stops_with_violations": sum(1 for r in plan.routes for v in r.visits if v.violations),
+        "violations": dg.MetadataValue.table(
+            records=[
+                dg.TableRecord(
+                    {
+                        "vehicle": route.vehicle_id,
+                        "vehicle_name": md_text(route.vehicle_name),
+                        "sequence": visit.sequence,
+                        "stop_ref": md_text(visit.stop.stop_ref),
+                        "violation": md_text(text),
+                    }
+                )
+                for route, visit, text in rows
+            ],
+            schema=dg.TableSchema(
+                columns=[
+                    dg.TableColumn("vehicle", "string"),
+                    dg.TableColumn("vehicle_name", "string"),
+                    dg.TableColumn("sequence", "int"),
+                    dg.TableColumn("stop_ref", "string"),
+                    dg.TableColumn("violation", "string"),
+                ]
+            ),
+        ),
+    }

@@ -86,6 +86,16 @@ class VehicleTypeConfig(dg.Config):
     break_minutes: int | None = Field(default=None, description="Driver break length in minutes.")
 
 
+class SequenceRouteConfig(dg.Config):
+    """One route in the planner's own order: timed as given, never re-optimised (see domain/resequence.py)."""
+
+    vehicle: str = Field(
+        description="The vehicle driving it: its name (Van 2, Lorry) or number V01.. (the fleet's vehicles counted "
+        "type by type)."
+    )
+    stops: list[str] = Field(description="The stop_refs it visits, in visit order.")
+
+
 class FleetConfig(dg.Config):
     """The fleet for this plan and how it is optimised (the shift is set with the travel matrix, see
     PlanningDayConfig). The scalar fields are the default single vehicle type, from the environment."""
@@ -109,6 +119,12 @@ class FleetConfig(dg.Config):
         default=[],
         description="Several vehicle types for this run; empty: the stop file's <name>.fleet.csv if there is one, "
         "else the single type above.",
+    )
+    sequence: list[SequenceRouteConfig] = Field(
+        default=[],
+        description="Routes in the planner's own order, re-timed as given (lateness, capacity and shift violations "
+        "are reported per stop, not refused); the other stops are optimised on the other vehicles. Empty: the stop "
+        "file's <name>.sequence.csv if there is one, else every route is optimised.",
     )
     solver_time_limit_s: float | None = Field(
         default=None, description="Longest the solver may search, seconds; default from the solver resource."
