@@ -1,8 +1,9 @@
 """What a file-watching sensor returns: one run request per file, its partition added in the same result.
 
-Both file sensors (stop files, trip logs) key partitions by file name, so both must refuse two names that map
-to one key, read the existing partitions once per tick rather than once per file, and add new keys together
-with the runs that need them (the daemon applies them before submitting the runs).
+Both file sensors (stop files, trip logs) key partitions by file name, so both must refuse two files claiming
+one key in a tick (the stop file sensor's keys come from a stored mapping that never gives one key to two
+names), read the existing partitions once per tick rather than once per file, and add new keys together with
+the runs that need them (the daemon applies them before submitting the runs).
 """
 
 import dagster as dg
@@ -16,6 +17,11 @@ class PartitionRunRequests:
         self._claimed: dict[str, str] = {}
         self._new_keys: list[str] = []
         self.requests: list[dg.RunRequest] = []
+
+    @property
+    def existing(self) -> frozenset[str]:
+        """The partitions of this definition that exist (or are added by this result)."""
+        return frozenset(self._existing)
 
     def __len__(self) -> int:
         return len(self.requests)

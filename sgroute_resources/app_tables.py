@@ -64,6 +64,23 @@ class StopFile(Base):
     issues: Mapped[list[ValidationIssue]] = relationship(cascade="all, delete-orphan")
 
 
+class StopFileKey(Base):
+    """Which partition key each stop file name was given, once and for good.
+
+    Keys are cleaned names, and cleaning is lossy (``week 1.csv`` and ``week_1.csv``); the second name to arrive
+    gets a hashed key. Stored so a re-upload of a name keeps its key, and so a run finds the file behind a key
+    without guessing from names. Never deleted: a quarantined name that is fixed and dropped again plans into
+    the same partition.
+    """
+
+    __tablename__ = "stop_file_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(1024), unique=True)
+    partition_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class StopRecord(Base):
     __tablename__ = "stops"
     __table_args__ = (UniqueConstraint("stop_file_id", "stop_ref", name="uq_stops_stop_file_id_stop_ref"),)

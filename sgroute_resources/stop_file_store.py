@@ -4,6 +4,7 @@ The sensor and the assets only talk to this interface, so the local inbox of the
 bucket in production are interchangeable resources (hooli-data-eng-pipelines' per-environment file system).
 """
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -11,9 +12,10 @@ import shutil
 import time
 import uuid
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from dagster import ConfigurableResource, ResourceDependency
 from dagster._utils.cached_method import cached_method
@@ -32,10 +34,18 @@ class StoredFile:
     stamp: str
     uri: str
     generation: str | None = None  # object generation in a bucket; None for local files
+    mtime: float | None = None  # local files: last modification (epoch seconds); bucket objects are immutable
 
     @property
     def partition_key(self) -> str:
+        """The cleaned name: trip logs key by it; stop files get their key from the stored mapping instead
+        (``sgroute_resources.partition_key_map``), since two names can clean to one key."""
         return partition_key_for(self.name)
+
+    @property
+    def version(self) -> str:
+        """What makes a run key: the generation in a bucket, size and mtime in a folder (no body read)."""
+        return self.generation or self.stamp
 
     @property
     def supported(self) -> bool:
@@ -48,6 +58,53 @@ def content_hash(data: bytes) -> str:
 
 class StopFileNotFound(LookupError):
     pass
+
+
+# Entries of the inbox that are never stop files, reported to ``on_ignored`` with the reason.
+IgnoredCallback = Callable[[str, str], None]
+INBOX_MIN_AGE_ENV = "SGROUTE_INBOX_MIN_AGE_S"
+DEFAULT_INBOX_MIN_AGE_S = 5.0
+
+
+def inbox_min_age_s() -> float:
+    """How long a local file must go unmodified before it counts as completely copied (SGROUTE_INBOX_MIN_AGE_S).
+
+    A copy into the folder updates the file's mtime with every write, so a few seconds without a write means the
+    copier is done (or stalled for that long: raise the value for slow network shares).
+    """
+    raw = os.environ.get(INBOX_MIN_AGE_ENV, "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else DEFAULT_INBOX_MIN_AGE_S
+    except ValueError:
+        return DEFAULT_INBOX_MIN_AGE_S
+
+
+@contextmanager
+def inbox_copies_complete() -> Iterator[None]:
+    """For a caller that copied its files into the inbox itself, whole, just before ticking (`sgroute plan`,
+    `sgroute demo`): no minimum age for the duration."""
+    previous = os.environ.get(INBOX_MIN_AGE_ENV)
+    os.environ[INBOX_MIN_AGE_ENV] = "0"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(INBOX_MIN_AGE_ENV, None)
+        else:
+            os.environ[INBOX_MIN_AGE_ENV] = previous
+
+
+def quarantined_name(name: str, tag: str) -> str:
+    """``<stem>.<tag><suffix>``: every quarantined version kept apart, and still opened by its extension."""
+    path = PurePosixPath(name)
+    suffix = path.suffix if 1 < len(path.suffix) <= 6 else ""
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    return f"{stem}.{tag}{suffix}"
+
+
+def utc_tag(now: dt.datetime | None = None) -> str:
+    """A UTC timestamp down to microseconds that sorts as text: 20261124T101530123456Z."""
+    return (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 # A partition's exports are published as a whole: manifest.json names the plan (id, data version) and every file.
@@ -71,18 +128,34 @@ class StopFileStore(ConfigurableResource):
     """Abstract store; subclasses say where the files physically live."""
 
     @abstractmethod
-    def iter_files(self, start_after: str | None = None) -> Iterator[StoredFile]:
-        """Files in name order, strictly after ``start_after``; lazy, so a caller can stop early."""
+    def iter_files(
+        self, start_after: str | None = None, on_ignored: IgnoredCallback | None = None
+    ) -> Iterator[StoredFile]:
+        """Files in name order, strictly after ``start_after``; lazy, so a caller can stop early.
+
+        Entries that are never stop files (folders, hidden files) are skipped and passed to ``on_ignored``.
+        Listing reads no file body.
+        """
 
     @abstractmethod
     def stat(self, name: str) -> StoredFile | None: ...
 
     @abstractmethod
-    def read(self, name: str) -> bytes: ...
+    def read(self, name: str, generation: str | None = None) -> bytes:
+        """The file's bytes; with ``generation``, those of that object generation (StopFileNotFound if replaced)."""
+
+    def is_complete(self, stored: StoredFile, now: float) -> bool:
+        """Whether the listed file is completely written; bucket objects only appear once their upload finished."""
+        return True
 
     @abstractmethod
-    def quarantine(self, name: str, report: dict) -> str:
-        """Move a file that cannot become a partition aside, with a JSON report; return its new URI."""
+    def quarantine(self, name: str, report: dict, expected: StoredFile | None = None) -> str | None:
+        """Move a file that cannot become a partition aside, with a JSON report beside it; return its new URI.
+
+        Every quarantined version is kept (the generation or a UTC timestamp is in its quarantined name). With
+        ``expected``, only that version is moved: if the file changed since, nothing moves and None is returned
+        (the newer version gets its own run).
+        """
 
     @abstractmethod
     def write_export(self, partition_key: str, relative_path: str, data: bytes) -> str: ...
@@ -109,12 +182,19 @@ class StopFileStore(ConfigurableResource):
     def list_files(self) -> list[StoredFile]:
         return list(self.iter_files())
 
-    def find(self, partition_key: str, name_hint: str | None = None) -> StoredFile:
-        """The stop file behind a partition; the sensor's run tag names it, otherwise search by key."""
-        if name_hint:
-            hinted = self.stat(name_hint)
-            if hinted is not None and hinted.partition_key == partition_key:
-                return hinted
+    def find(self, partition_key: str, file_name: str | None = None) -> StoredFile:
+        """The stop file behind a partition.
+
+        ``file_name`` is the name the stored mapping gave this key (``partition_key_map.file_for_key``); only a
+        partition made before keys were stored is searched for by its cleaned name.
+        """
+        if file_name:
+            found = self.stat(file_name)
+            if found is None:
+                raise StopFileNotFound(
+                    f"stop file '{file_name}' of partition '{partition_key}' is no longer in {self.describe()}"
+                )
+            return found
         return only_match((f for f in self.iter_files() if f.supported), partition_key, self.describe())
 
 
@@ -137,37 +217,100 @@ class LocalStopFileStore(StopFileStore):
     def describe(self) -> str:
         return f"inbox folder {self.inbox}"
 
-    def _entry(self, path: Path) -> StoredFile:
-        st = path.stat()
+    def _entry(self, path: Path, st: os.stat_result | None = None) -> StoredFile:
+        st = st or path.stat()
         return StoredFile(
-            name=path.name, size=st.st_size, stamp=f"{st.st_mtime_ns}:{st.st_size}", uri=path.resolve().as_uri()
+            name=path.name,
+            size=st.st_size,
+            stamp=f"{st.st_mtime_ns}:{st.st_size}",
+            uri=path.resolve().as_uri(),
+            mtime=st.st_mtime_ns / 1e9,
         )
 
-    def iter_files(self, start_after: str | None = None) -> Iterator[StoredFile]:
+    def iter_files(
+        self, start_after: str | None = None, on_ignored: IgnoredCallback | None = None
+    ) -> Iterator[StoredFile]:
         root = self._inbox()
         if not root.is_dir():
             return
-        names = sorted(e.name for e in os.scandir(root) if e.is_file() and not e.name.startswith((".", "~$")))
-        for name in names:
-            if start_after is None or name > start_after:
-                path = root / name
-                if path.exists():
-                    yield self._entry(path)
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+        for entry in entries:
+            name = entry.name
+            if start_after is not None and name <= start_after:
+                continue
+            if name.startswith("."):
+                if on_ignored:
+                    on_ignored(name, "hidden file (name starts with '.'), e.g. a copy in progress")
+                continue
+            if name.startswith("~$"):
+                if on_ignored:
+                    on_ignored(name, "an editor's lock file (name starts with '~$')")
+                continue
+            try:
+                if not entry.is_file():
+                    if on_ignored:
+                        on_ignored(name, "not a file (a folder?): only files directly in the inbox are stop files")
+                    continue
+                st = entry.stat()
+            except FileNotFoundError:
+                continue  # removed while listing
+            yield self._entry(root / name, st)
 
     def stat(self, name: str) -> StoredFile | None:
         path = self._inbox() / name
-        return self._entry(path) if path.is_file() else None
+        try:
+            return self._entry(path) if path.is_file() else None
+        except FileNotFoundError:
+            return None
 
-    def read(self, name: str) -> bytes:
-        return (self._inbox() / name).read_bytes()
+    def read(self, name: str, generation: str | None = None) -> bytes:
+        try:
+            return (self._inbox() / name).read_bytes()
+        except FileNotFoundError:
+            raise StopFileNotFound(f"'{name}' is no longer in {self.describe()}") from None
 
-    def quarantine(self, name: str, report: dict) -> str:
+    def is_complete(self, stored: StoredFile, now: float) -> bool:
+        """Unmodified for ``inbox_min_age_s()``; a file dated in the future (clock skew) waits for a second look."""
+        min_age = inbox_min_age_s()
+        if stored.mtime is None or min_age <= 0:
+            return True
+        return now - stored.mtime >= min_age
+
+    def quarantine(self, name: str, report: dict, expected: StoredFile | None = None) -> str | None:
+        source = self._inbox() / name
+        if expected is not None:
+            current = self.stat(name)
+            if current is None or current.stamp != expected.stamp:
+                return None
         target_dir = Path(self.quarantine_dir)
         target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / name
-        (target_dir / f"{name}.report.json").write_text(json.dumps(report, indent=2, default=str))
-        shutil.move(str(self._inbox() / name), target)
+        when = dt.datetime.now(dt.UTC)
+        tag = utc_tag(when)
+        target = target_dir / quarantined_name(name, tag)
+        counter = 1
+        while target.exists() or target.with_name(target.name + ".report.json").exists():
+            counter += 1  # two quarantines within one microsecond
+            target = target_dir / quarantined_name(name, f"{tag}-{counter}")
+        report_path = target.with_name(target.name + ".report.json")
+        report = {**report, "quarantined_at": when.isoformat(), "quarantined_as": target.resolve().as_uri()}
+        report_path.write_text(json.dumps(report, indent=2, default=str))
+        shutil.move(str(source), target)
         return target.resolve().as_uri()
+
+    def quarantine_reports(self, name: str) -> list[dict]:
+        """The reports of every quarantined version of ``name``, oldest first."""
+        root = Path(self.quarantine_dir)
+        if not root.is_dir():
+            return []
+        reports = []
+        for path in sorted(root.glob("*.report.json")):
+            try:
+                report = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if report.get("file") == name:
+                reports.append(report)
+        return sorted(reports, key=lambda r: str(r.get("quarantined_at", "")))
 
     def write_export(self, partition_key: str, relative_path: str, data: bytes) -> str:
         target = Path(self.exports_dir) / partition_key / relative_path
@@ -276,36 +419,81 @@ class GCSStopFileStore(StopFileStore):
             generation=str(blob.generation),
         )
 
-    def iter_files(self, start_after: str | None = None) -> Iterator[StoredFile]:
+    def iter_files(
+        self, start_after: str | None = None, on_ignored: IgnoredCallback | None = None
+    ) -> Iterator[StoredFile]:
+        """One listing with delimiter '/': sub-folders come back as prefixes (one entry each, never their
+        objects), reported to ``on_ignored`` once the pages that hold them are read."""
         prefix = self.inbox_prefix
         offset = prefix + start_after if start_after else None
         blobs = self._bucket().client.list_blobs(
-            self._bucket(), prefix=prefix, start_offset=offset, page_size=self.page_size
+            self._bucket(), prefix=prefix, start_offset=offset, page_size=self.page_size, delimiter="/"
         )
-        for blob in blobs:
-            rel = blob.name[len(prefix) :]
-            # Filter in Python too: the emulator ignores start_offset, and "folders" are not stop files.
-            if not rel or rel.endswith("/") or "/" in rel:
-                continue
-            if start_after is not None and rel <= start_after:
-                continue
-            yield self._entry(blob)
+        reported: set[str] = set()
+        for page in blobs.pages:
+            for blob in page:
+                rel = blob.name[len(prefix) :]
+                # Filter in Python too: the emulator ignores start_offset; a "folder" placeholder is no file.
+                if not rel or rel.endswith("/") or "/" in rel:
+                    continue
+                if start_after is not None and rel <= start_after:
+                    continue
+                yield self._entry(blob)
+            if on_ignored:
+                for folder in sorted(set(page.prefixes) - reported):
+                    reported.add(folder)
+                    rel = folder[len(prefix) :]
+                    on_ignored(rel, f"a sub-folder: only objects directly under {prefix} are stop files")
 
     def stat(self, name: str) -> StoredFile | None:
         blob = self._bucket().get_blob(self.inbox_prefix + name)
         return self._entry(blob) if blob is not None else None
 
-    def read(self, name: str) -> bytes:
-        return self._bucket().blob(self.inbox_prefix + name).download_as_bytes()
+    def read(self, name: str, generation: str | None = None) -> bytes:
+        from google.api_core.exceptions import NotFound
 
-    def quarantine(self, name: str, report: dict) -> str:
-        source = self._bucket().blob(self.inbox_prefix + name)
-        target_name = self.quarantine_prefix + name
-        self._bucket().blob(target_name + ".report.json").upload_from_string(
+        blob = self._bucket().blob(self.inbox_prefix + name, generation=int(generation) if generation else None)
+        try:
+            return blob.download_as_bytes()
+        except NotFound:
+            what = f"generation {generation} of '{name}'" if generation else f"'{name}'"
+            raise StopFileNotFound(f"{what} is no longer in {self.describe()}") from None
+
+    def quarantine(self, name: str, report: dict, expected: StoredFile | None = None) -> str | None:
+        """Copy to ``quarantine/<stem>.<generation><suffix>``, report beside it, then delete the inbox object.
+
+        The generation preconditions (``if_generation_match``) make sure a newer upload under the same name is
+        neither copied nor deleted.
+        """
+        from google.api_core.exceptions import NotFound, PreconditionFailed
+
+        bucket = self._bucket()
+        current = expected if expected is not None else self.stat(name)
+        if current is None or current.generation is None:
+            return None
+        source = bucket.blob(self.inbox_prefix + name)
+        target_name = self.quarantine_prefix + quarantined_name(name, current.generation)
+        report = {
+            **report,
+            "quarantined_at": dt.datetime.now(dt.UTC).isoformat(),
+            "quarantined_as": f"gs://{self.bucket}/{target_name}",
+        }
+        try:
+            bucket.copy_blob(
+                source, bucket, target_name, source_generation=int(current.generation), if_generation_match=0
+            )
+        except PreconditionFailed:
+            pass  # this generation was quarantined before (a retried run): the copy is already there
+        except NotFound:
+            return None  # replaced or deleted since it was listed
+        bucket.blob(target_name + ".report.json").upload_from_string(
             json.dumps(report, indent=2, default=str), content_type="application/json"
         )
-        self._bucket().copy_blob(source, self._bucket(), target_name)
-        source.delete()  # only after the copy exists: the file itself is never lost
+        try:
+            # Only after the copy exists: the file itself is never lost; only this generation is deleted.
+            bucket.blob(self.inbox_prefix + name).delete(if_generation_match=int(current.generation))
+        except (NotFound, PreconditionFailed):
+            return None
         return f"gs://{self.bucket}/{target_name}"
 
     def write_export(self, partition_key: str, relative_path: str, data: bytes) -> str:

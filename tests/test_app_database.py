@@ -64,7 +64,7 @@ def test_upgrade_downgrade_upgrade_and_no_drift_from_the_models(any_db_url):
     assert migrations.current(any_db_url) is None
     migrations.upgrade(any_db_url)
     assert APP_TABLES <= _tables(any_db_url)
-    assert migrations.current(any_db_url) == "0002_drift_details"
+    assert migrations.current(any_db_url) == "0003_stop_file_keys"
 
 
 @pytest.fixture

@@ -154,7 +154,8 @@ def app_db(app_db_url: str) -> AppDatabase:
     return AppDatabase(url=app_db_url)
 
 
-def test_fleet_file_is_no_partition_and_a_change_replans_its_stop_file(tmp_path, app_db):
+def test_fleet_file_is_no_partition_and_a_change_replans_its_stop_file(tmp_path, app_db, monkeypatch):
+    monkeypatch.setenv("SGROUTE_INBOX_MIN_AGE_S", "0")  # the files are written whole before the first tick
     store = LocalStopFileStore(
         inbox=str(tmp_path / "inbox"), exports_dir=str(tmp_path / "exports"), quarantine_dir=str(tmp_path / "q")
     )

@@ -120,26 +120,44 @@ def test_deleted_file_is_not_reprocessed_and_reupload_runs_once(gcs_bucket, stor
     with app_db.session() as session:
         rows = {r.partition_key: r for r in session.scalars(select(StopFile))}
     assert rows["c.csv"].generation == rerun.tags["sgroute/version"]
-    assert rows["a.csv"].source_uri == f"gs://{gcs_bucket.name}/incoming/a.csv" and rows["a.csv"].content_hash
+    assert rows["a.csv"].source_uri == f"gs://{gcs_bucket.name}/incoming/a.csv"
+    assert rows["a.csv"].content_hash is None  # the sensor never downloads: the run records the hash
 
 
-def test_bad_files_are_quarantined_with_a_report_and_never_run(gcs_bucket, store, app_db):
+def test_bad_files_are_quarantined_with_a_report_by_the_tick_or_their_run(gcs_bucket, store, app_db):
+    from sgroute_assets.stop_intake.assets import stops
+
     upload(gcs_bucket, "notes.txt", b"call Ahmad about Tuesday")
     upload(gcs_bucket, "broken.xlsx", b"PK\x03\x04 not a workbook")
     upload(gcs_bucket, "latin1.csv", "stop_ref\nCaf\xe9\n".encode("latin-1"))
     upload(gcs_bucket, "good.csv", SMALL)
+    generations = {b.name.removeprefix("incoming/"): b.generation for b in gcs_bucket.list_blobs(prefix="incoming/")}
     with dg.instance_for_test() as instance:
         result = tick(instance, store, app_db, None)
-    assert [r.partition_key for r in result.run_requests] == ["good.csv"]
+        # Only the name is known to the tick: notes.txt goes at once, the others are read by their runs.
+        assert sorted(r.partition_key for r in result.run_requests) == ["broken.xlsx", "good.csv", "latin1.csv"]
+        for request in result.run_requests:
+            run = dg.materialize(
+                [stops],
+                resources={"stop_file_store": store, "app_db": app_db},
+                instance=instance,
+                partition_key=request.partition_key,
+                tags=request.tags,
+                raise_on_error=False,
+            )
+            assert run.success == (request.partition_key == "good.csv")
     names = {b.name for b in gcs_bucket.list_blobs()}
     assert "incoming/good.csv" in names
-    for bad in ("notes.txt", "broken.xlsx", "latin1.csv"):
-        assert f"incoming/{bad}" not in names
-        assert f"quarantine/{bad}" in names  # moved, never deleted
-        report = json.loads(gcs_bucket.blob(f"quarantine/{bad}.report.json").download_as_bytes())
-        assert report["file"] == bad and report["problem"]
-    assert b"Ahmad" in gcs_bucket.blob("quarantine/notes.txt").download_as_bytes()
-    latin = json.loads(gcs_bucket.blob("quarantine/latin1.csv.report.json").download_as_bytes())
+    for bad, suffix in (("notes", ".txt"), ("broken", ".xlsx"), ("latin1", ".csv")):
+        quarantined = f"quarantine/{bad}.{generations[bad + suffix]}{suffix}"
+        assert f"incoming/{bad}{suffix}" not in names
+        assert quarantined in names  # moved, never deleted, under its generation
+        report = json.loads(gcs_bucket.blob(f"{quarantined}.report.json").download_as_bytes())
+        assert report["file"] == bad + suffix and report["problem"]
+    assert b"Ahmad" in gcs_bucket.blob(f"quarantine/notes.{generations['notes.txt']}.txt").download_as_bytes()
+    latin = json.loads(
+        gcs_bucket.blob(f"quarantine/latin1.{generations['latin1.csv']}.csv.report.json").download_as_bytes()
+    )
     assert "not UTF-8" in latin["problem"]
 
 

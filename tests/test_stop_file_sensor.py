@@ -19,6 +19,13 @@ from sgroute_resources.stop_file_store import LocalStopFileStore
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 
 
+@pytest.fixture(autouse=True)
+def _files_written_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests write each file completely before ticking, so none needs to wait for a copy to settle
+    (tests/test_intake_robustness.py covers the wait)."""
+    monkeypatch.setenv("SGROUTE_INBOX_MIN_AGE_S", "0")
+
+
 @pytest.fixture
 def app_db(app_db_url: str) -> AppDatabase:
     return AppDatabase(url=app_db_url)
@@ -65,7 +72,7 @@ def test_new_files_become_partitions_with_runs_and_a_repeat_tick_does_nothing(st
         assert again.run_requests == [] and again.dynamic_partitions_requests == []
 
 
-def test_changed_content_reruns_its_partition_and_touch_without_change_does_not(store, app_db):
+def test_changed_content_reruns_its_partition_and_a_repeat_tick_does_not(store, app_db):
     inbox = Path(store.inbox)
     inbox.mkdir(parents=True)
     target = inbox / "Week 12 deliveries.csv"
@@ -75,11 +82,11 @@ def test_changed_content_reruns_its_partition_and_touch_without_change_does_not(
         (request,) = first.run_requests
         assert request.partition_key == "Week_12_deliveries.csv"
 
-        os.utime(target, ns=(target.stat().st_mtime_ns + 5_000_000_000,) * 2)  # touched, same bytes
-        touched = tick(instance, store, first.cursor, app_db)
+        touched = tick(instance, store, first.cursor, app_db)  # nothing changed
         assert touched.run_requests == []
 
         target.write_text("stop_ref,lat,lon\nA1,1.30,103.85\nA2,1.31,103.86\n")
+        os.utime(target, ns=(target.stat().st_mtime_ns + 5_000_000_000,) * 2)  # a coarse-mtime file system
         changed = tick(instance, store, touched.cursor, app_db)
         (rerun,) = changed.run_requests
         assert rerun.partition_key == request.partition_key and rerun.run_key != request.run_key
@@ -87,24 +94,38 @@ def test_changed_content_reruns_its_partition_and_touch_without_change_does_not(
         assert instance.get_dynamic_partitions("stop_files") == ["Week_12_deliveries.csv"]
 
 
-def test_unreadable_and_unsupported_files_are_quarantined_with_a_report(store, app_db):
+def test_unsupported_files_are_quarantined_by_the_tick_and_unreadable_ones_by_their_run(store, app_db):
+    from sgroute_assets.stop_intake.assets import stops
+
     inbox = Path(store.inbox)
     inbox.mkdir(parents=True)
     (inbox / "notes.txt").write_text("not a stop file")
     (inbox / "broken.xlsx").write_bytes(b"PK\x03\x04garbage")
     (inbox / "good.csv").write_text("stop_ref,lat,lon\nA1,1.30,103.85\n")
+    quarantine = Path(store.quarantine_dir)
     with dg.instance_for_test() as instance:
         result = tick(instance, store, None, app_db)
-        assert [r.partition_key for r in result.run_requests] == ["good.csv"]
-    quarantine = Path(store.quarantine_dir)
-    assert sorted(p.name for p in quarantine.iterdir()) == [
-        "broken.xlsx",
-        "broken.xlsx.report.json",
-        "notes.txt",
-        "notes.txt.report.json",
-    ]
-    report = json.loads((quarantine / "broken.xlsx.report.json").read_text())
-    assert "not a readable Excel" in report["problem"]
+        # The tick reads no file: only the name tells that notes.txt is no stop file.
+        assert sorted(r.partition_key for r in result.run_requests) == ["broken.xlsx", "good.csv"]
+        assert [p.name for p in quarantine.iterdir() if not p.name.endswith(".json")][0].startswith("notes.")
+        request = next(r for r in result.run_requests if r.partition_key == "broken.xlsx")
+        run = dg.materialize(
+            [stops],
+            resources={"stop_file_store": store, "app_db": app_db},
+            instance=instance,
+            partition_key=request.partition_key,
+            tags=request.tags,
+            raise_on_error=False,
+        )
+        assert not run.success
+        failure = next(e for e in run.all_events if e.event_type_value == "STEP_FAILURE")
+        assert "not a readable Excel" in failure.step_failure_data.error.message
+    kept = sorted(p.name for p in quarantine.iterdir() if not p.name.endswith(".report.json"))
+    assert [n.split(".")[0] for n in kept] == ["broken", "notes"] and kept[0].endswith(".xlsx")
+    report = json.loads((quarantine / f"{kept[0]}.report.json").read_text())
+    assert report["file"] == "broken.xlsx" and "not a readable Excel" in report["problem"]
+    assert report["run_id"] == run.run_id
+    assert (quarantine / kept[0]).read_bytes() == b"PK\x03\x04garbage"
     assert sorted(p.name for p in inbox.iterdir()) == ["good.csv"]
 
 

@@ -15,7 +15,7 @@ import dagster as dg
 from sgroute_assets.domain.plan_summary import accounting_text, plan_title
 from sgroute_assets.domain.route_plan import RoutePlan
 from sgroute_assets.domain.stop_schema import ValidationReport
-from sgroute_resources.stop_file_store import LocalStopFileStore, repo_root
+from sgroute_resources.stop_file_store import LocalStopFileStore, inbox_copies_complete, repo_root
 
 DEMO_DIR = repo_root() / "data" / "demo"
 
@@ -52,9 +52,13 @@ def run_sensor_and_jobs(
     ``partition_keys`` limits the runs (and the partitions added) to those keys: `sgroute plan` plans one file.
     """
     sensor = defs.resolve_sensor_def("stop_file_sensor")
-    with dg.build_sensor_context(
-        instance=instance, instance_ref=instance.get_ref(), resources=defs.resources, definitions=defs
-    ) as context:
+    # The CLI copied its files into the inbox itself, whole, just before: no need to wait for them to settle.
+    with (
+        inbox_copies_complete(),
+        dg.build_sensor_context(
+            instance=instance, instance_ref=instance.get_ref(), resources=defs.resources, definitions=defs
+        ) as context,
+    ):
         result = sensor.evaluate_tick(context)
     for request in result.dynamic_partitions_requests or []:
         keys = [k for k in request.partition_keys or [] if partition_keys is None or k in partition_keys]

@@ -72,7 +72,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     from sgroute_assets.cli.demo import describe, run_sensor_and_jobs
     from sgroute_assets.definitions import defs
-    from sgroute_assets.domain.partition_keys import partition_key_for
+    from sgroute_resources.partition_key_map import assign_keys
 
     store = defs.resources["stop_file_store"]
     inbox = Path(store.inbox)
@@ -80,12 +80,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     target = inbox / source.name
     if source.resolve() != target.resolve():
         shutil.copyfile(source, target)
-    key = partition_key_for(source.name)
     with dg.DagsterInstance.get() as instance:
+        # The key the sensor will use: the stored one for this name, or a new one no other file holds.
+        with defs.resources["app_db"].session() as session:
+            key = assign_keys(session, [source.name], instance.get_dynamic_partitions("stop_files"))[source.name]
         outcomes = run_sensor_and_jobs(defs, instance, _run_config(args), partition_keys={key})
-    if not outcomes:
-        quarantined = Path(store.quarantine_dir) / f"{source.name}.report.json"
-        problem = json.loads(quarantined.read_text()).get("problem") if quarantined.is_file() else None
+    reports = store.quarantine_reports(source.name)
+    unreadable = not target.exists() and reports
+    if not outcomes or (unreadable and not outcomes[0].success):
+        problem = reports[-1].get("problem") if reports else None
         print(f"{source.name}: not planned: {problem or 'the sensor did not take the file'}", file=sys.stderr)
         return EXIT_UNREADABLE
     (outcome,) = outcomes

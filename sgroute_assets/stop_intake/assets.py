@@ -16,10 +16,11 @@ from sgroute_assets.domain.stop_overrides import apply_overrides, load_overrides
 from sgroute_assets.domain.stop_schema import ValidationReport
 from sgroute_assets.domain.stop_validation import validate_table
 from sgroute_assets.partitions import stop_files
+from sgroute_assets.stop_intake.claimed_file import quarantine_unreadable, read_claimed_file
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.geocoder import Geocoder
 from sgroute_resources.partition_records import record_geocoding, replace_validation
-from sgroute_resources.stop_file_store import StopFileNotFound, StopFileStore, content_hash
+from sgroute_resources.stop_file_store import StopFileStore, content_hash
 
 GROUP = "route_planning"
 ONEMAP_POOL = "onemap"
@@ -50,17 +51,21 @@ def frame_to_table(frame: pd.DataFrame) -> RawTable:
 
 
 @dg.asset(partitions_def=stop_files, group_name=GROUP, kinds={"csv"})
-def stops(context: dg.AssetExecutionContext, stop_file_store: StopFileStore) -> dg.Output[pd.DataFrame]:
-    """The stop file exactly as the planner wrote it, every cell as text."""
-    try:
-        found = stop_file_store.find(context.partition_key, name_hint=context.run.tags.get(SOURCE_NAME_TAG))
-    except StopFileNotFound as exc:
-        raise dg.Failure(description=str(exc)) from None
-    data = stop_file_store.read(found.name)
+def stops(
+    context: dg.AssetExecutionContext, stop_file_store: StopFileStore, app_db: AppDatabase
+) -> dg.Output[pd.DataFrame]:
+    """The stop file exactly as the planner wrote it, every cell as text.
+
+    The sensor only listed the file; it is read and checked here, and an unreadable file is quarantined from
+    here (report beside it) before the run fails with the reason.
+    """
+    found, data = read_claimed_file(
+        stop_file_store, app_db, context.partition_key, context.run.tags.get(SOURCE_NAME_TAG)
+    )
     try:
         table = read_stop_file(found.name, data)
     except StopFileError as exc:
-        raise dg.Failure(description=str(exc)) from None
+        raise dg.Failure(description=quarantine_unreadable(context, stop_file_store, found, exc.message)) from None
     frame = table_to_frame(table)
     digest = content_hash(data)
     version = found.generation or digest

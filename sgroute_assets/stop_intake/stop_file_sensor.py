@@ -1,45 +1,67 @@
-"""Starts a partition run for every new or changed stop file in the store.
+"""Starts a partition run for every new or changed stop file in the store, without reading any file.
 
-The cursor remembers, per file name, the version last handled (the object generation in a bucket, the
-content hash in a folder) plus where the last tick stopped listing. So:
+A tick only lists: name, size, and the object generation (bucket) or mtime (folder). Reading, parsing and
+quarantining an unreadable file happen in the run (the ``stops`` asset), so a tick takes the same time for
+200 files of 20 MB as for 200 of 2 KB, far below Dagster's 60 s limit.
+
+The cursor remembers, per file name, the version last handled (the object generation in a bucket, size and
+mtime in a folder) plus where the last tick stopped listing. So:
 - a repeated tick or a restart with the stored cursor requests nothing new;
 - a deleted file is simply no longer listed (and is pruned from the cursor) - nothing is re-processed,
   unlike a single "last key" cursor whose key vanished;
-- a re-upload (new generation) or a changed file re-runs its partition: the run key carries the version,
+- a re-upload (new generation) or a rewritten file re-runs its partition: the run key carries the version,
   and Dagster remembers run keys forever;
+- a folder file still being copied is not taken: it must go unmodified for SGROUTE_INBOX_MIN_AGE_S (a file
+  dated in the future waits until two looks that far apart saw it unchanged); a bucket object is complete as
+  soon as it is listed;
 - each tick lists a bounded number of objects and requests a bounded number of runs, resuming where it
-  stopped, so a tick stays far below Dagster's 60 s limit however many files the prefix holds.
-Nothing depends on wall-clock time.
+  stopped;
+- partition keys come from the stored name -> key mapping (``partition_key_map``), so two names that clean to
+  one key get two partitions, and a re-upload keeps its key;
+- an inbox entry that is never a stop file (a sub-folder, a hidden file) is logged once, with the reason.
 """
 
 import base64
 import bisect
 import json
+import time
 import zlib
 
 import dagster as dg
 
-from sgroute_assets.domain.stop_file_reader import MAX_FILE_BYTES, StopFileError, read_stop_file
+from sgroute_assets.domain.stop_file_reader import MAX_FILE_BYTES
 from sgroute_assets.domain.stop_overrides import sidecar_kind, stop_file_names_for
 from sgroute_assets.partition_run_requests import PartitionRunRequests
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.jobs import route_planning_job
 from sgroute_assets.stop_intake.assets import SOURCE_NAME_TAG
+from sgroute_assets.stop_intake.claimed_file import VERSION_TAG
 from sgroute_resources.app_database import AppDatabase
+from sgroute_resources.partition_key_map import assign_keys
 from sgroute_resources.partition_records import upsert_stop_file
-from sgroute_resources.stop_file_store import StopFileStore, StoredFile, content_hash
+from sgroute_resources.stop_file_store import StopFileStore, StoredFile, inbox_min_age_s
 
 CURSOR_VERSION = 2
 MAX_RUNS_PER_TICK = 50
 MAX_OBJECTS_PER_TICK = 20_000
+MAX_IGNORED_REMEMBERED = 1_000  # ignored entries logged once each; beyond this many, a count is logged instead
 
 
 class SensorCursor:
-    """{name: {"stamp", "version"}} for every handled file, and the name the last tick stopped after."""
+    """{name: {"stamp", "version"}} for every handled file (plus "pending"/"since" while a folder file settles),
+    the name the last tick stopped after, and the ignored entries already logged."""
 
-    def __init__(self, files: dict[str, dict[str, str]] | None = None, resume_after: str | None = None):
+    def __init__(
+        self,
+        files: dict[str, dict] | None = None,
+        resume_after: str | None = None,
+        ignored: dict[str, str] | None = None,
+        ignored_this_pass: list[str] | None = None,
+    ):
         self.files = files or {}
         self.resume_after = resume_after
+        self.ignored = ignored or {}
+        self.ignored_this_pass = set(ignored_this_pass or ())
 
     @classmethod
     def load(cls, raw: str | None) -> "SensorCursor":
@@ -53,18 +75,37 @@ class SensorCursor:
             return cls()
         if not isinstance(state, dict) or state.get("v") != CURSOR_VERSION:
             return cls()
-        return cls(state.get("files") or {}, state.get("resume_after"))
+        return cls(state.get("files") or {}, state.get("resume_after"), state.get("ignored"), state.get("ignored_pass"))
 
     def dump(self) -> str:
-        text = json.dumps(
-            {"v": CURSOR_VERSION, "files": self.files, "resume_after": self.resume_after},
-            sort_keys=True,
-            separators=(",", ":"),
-        )
+        state: dict = {"v": CURSOR_VERSION, "files": self.files, "resume_after": self.resume_after}
+        if self.ignored:
+            state["ignored"] = self.ignored
+        if self.ignored_this_pass:
+            state["ignored_pass"] = sorted(self.ignored_this_pass)
+        text = json.dumps(state, sort_keys=True, separators=(",", ":"))
         if len(text) < 4096:
             return text
         # Thousands of similar object names compress ~10x; cursors live in the instance database.
         return "z:" + base64.b64encode(zlib.compress(text.encode(), 9)).decode()
+
+    def note_ignored(self, context, name: str, reason: str) -> None:
+        """Log an ignored inbox entry the first time it is seen (and again only if the reason changes)."""
+        self.ignored_this_pass.add(name)
+        if self.ignored.get(name) == reason:
+            return
+        if len(self.ignored) >= MAX_IGNORED_REMEMBERED:
+            return  # end_pass logs how many more there are
+        self.ignored[name] = reason
+        context.log.info(f"ignoring inbox entry {name}: {reason}")
+
+    def end_pass(self, context) -> None:
+        """A full listing finished: forget ignored entries that are gone, so one coming back is logged again."""
+        over = len(self.ignored_this_pass - set(self.ignored))
+        if over:
+            context.log.info(f"{over} more ignored inbox entries not listed one by one")
+        self.ignored = {n: r for n, r in self.ignored.items() if n in self.ignored_this_pass}
+        self.ignored_this_pass = set()
 
     def start_pass(self) -> None:
         """Prepare to walk the remembered names alongside a name-ordered listing (one sort per tick)."""
@@ -88,34 +129,58 @@ def _quarantine(context, store: StopFileStore, stored: StoredFile, problem: str)
         "size": stored.size,
         "problem": problem,
     }
-    where = store.quarantine(stored.name, report)
-    context.log.warning(f"quarantined {stored.name}: {problem} ({where})")
+    where = store.quarantine(stored.name, report, expected=stored)
+    if where is not None:
+        context.log.warning(f"quarantined {stored.name}: {problem} ({where})")
+
+
+def _settled(context, store: StopFileStore, cursor: SensorCursor, stored: StoredFile, now: float) -> bool:
+    """Whether a listed file is completely written; a file that is not is remembered as pending, logged once."""
+    if store.is_complete(stored, now):
+        return True
+    entry = cursor.files.get(stored.name) or {}
+    min_age = inbox_min_age_s()
+    if entry.get("pending") == stored.stamp:
+        # Dated in the future (another machine's clock on a share) but unchanged since a look min_age ago.
+        return now - float(entry.get("since", now)) >= min_age
+    if "pending" not in entry:
+        age = now - stored.mtime if stored.mtime is not None else 0.0
+        context.log.info(
+            f"waiting for {stored.name} to finish copying: modified {age:.1f} s ago, taken once unmodified "
+            f"for {min_age:g} s (SGROUTE_INBOX_MIN_AGE_S)"
+        )
+    cursor.files[stored.name] = {**entry, "pending": stored.stamp, "since": now}
+    return False
 
 
 def _sidecar_rerun(
-    store: StopFileStore, cursor: SensorCursor, overrides: StoredFile, runs: PartitionRunRequests, kind: str
+    store: StopFileStore,
+    cursor: SensorCursor,
+    sidecar: StoredFile,
+    runs: PartitionRunRequests,
+    kind: str,
+    keys: dict[str, str],
 ) -> None:
     """Re-run the stop file a sidecar (overrides, fleet, sequence) belongs to, if that file was handled and has
     no run this tick."""
-    for name in stop_file_names_for(overrides.name):
-        handled = cursor.files.get(name)
-        target = store.stat(name) if handled else None
+    for name in stop_file_names_for(sidecar.name):
+        handled = cursor.files.get(name) or {}
+        target = store.stat(name) if handled.get("version") and name in keys else None
         if target is None:
             continue
-        key = target.partition_key
+        key = keys[name]
         if runs.claimed_by(key) is not None:
-            return  # its stop file already runs this tick, and reads the overrides when it does
-        runs.claim(key, overrides.name)
-        change = overrides.generation or content_hash(store.read(overrides.name))
+            return  # its stop file already runs this tick, and reads the sidecar when it does
+        runs.claim(key, sidecar.name)
         version = handled["version"]
         runs.request(
             key,
-            run_key=f"{key}:{version}:{kind}:{change}",
+            run_key=f"{key}:{version}:{kind}:{sidecar.version}",
             tags={
                 "sgroute/source": target.uri,
                 SOURCE_NAME_TAG: target.name,
-                "sgroute/version": version,
-                f"sgroute/{kind}": overrides.name,
+                VERSION_TAG: version,
+                f"sgroute/{kind}": sidecar.name,
             },
         )
         return
@@ -125,21 +190,26 @@ def _sidecar_rerun(
     job=route_planning_job,
     minimum_interval_seconds=10,  # a dropped file starts its run within seconds in `make dev`
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Adds a stop_files partition per new stop file and requests its run.",
+    description="Adds a stop_files partition per new stop file and requests its run (lists, never reads files).",
 )
 def stop_file_sensor(
     context: dg.SensorEvaluationContext, stop_file_store: StopFileStore, app_db: AppDatabase
 ) -> dg.SensorResult:
+    now = time.time()
     cursor = SensorCursor.load(context.cursor)
     runs = PartitionRunRequests(context, stop_files)
 
-    received: list[tuple[str, StoredFile, str]] = []
+    claims: list[StoredFile] = []
+    sidecars: list[tuple[StoredFile, str]] = []
     previous_name = cursor.resume_after
     cursor.start_pass()
     listed = 0
     finished_scan = True
-    for stored in stop_file_store.iter_files(start_after=cursor.resume_after):
-        if len(runs) >= MAX_RUNS_PER_TICK or listed >= MAX_OBJECTS_PER_TICK:
+    listing = stop_file_store.iter_files(
+        start_after=cursor.resume_after, on_ignored=lambda name, reason: cursor.note_ignored(context, name, reason)
+    )
+    for stored in listing:
+        if len(claims) + len(sidecars) >= MAX_RUNS_PER_TICK or listed >= MAX_OBJECTS_PER_TICK:
             finished_scan = False
             break
         listed += 1
@@ -148,67 +218,72 @@ def stop_file_sensor(
         seen = cursor.files.get(stored.name)
         if seen and seen.get("stamp") == stored.stamp:
             continue
+        if not _settled(context, stop_file_store, cursor, stored, now):
+            continue
         kind = sidecar_kind(stored.name)
         if kind is not None:
             # A planner's pins, fleet or visit order for a stop file: never a partition of its own, but a change
             # re-plans its file.
-            _sidecar_rerun(stop_file_store, cursor, stored, runs, kind)
-            cursor.files[stored.name] = {"stamp": stored.stamp, "version": stored.generation or stored.stamp}
+            sidecars.append((stored, kind))
             continue
         if not stored.supported:
             _quarantine(context, stop_file_store, stored, "unsupported file type: upload a .csv or .xlsx file")
+            cursor.files.pop(stored.name, None)
             continue
         if stored.size > MAX_FILE_BYTES:
             _quarantine(
                 context, stop_file_store, stored, f"file is {stored.size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
             )
+            cursor.files.pop(stored.name, None)
             continue
-        data = stop_file_store.read(stored.name)
-        digest = content_hash(data)
-        # A bucket re-upload is a new generation and re-runs even with the same bytes; a folder file only
-        # re-runs when its bytes change (touching it is not a new version).
-        version = stored.generation or digest
-        if seen and seen.get("version") == version:
-            cursor.files[stored.name] = {"stamp": stored.stamp, "version": version}
+        if seen and seen.get("version") == stored.version:
+            cursor.files[stored.name] = {"stamp": stored.stamp, "version": stored.version}
             continue
-        try:
-            read_stop_file(stored.name, data)
-        except StopFileError as exc:
-            _quarantine(context, stop_file_store, stored, exc.message)
-            continue
-        key = stored.partition_key
-        if not runs.claim(key, stored.name):
-            continue
-        runs.request(
-            key,
-            run_key=f"{key}:{version}",
-            tags={
-                "sgroute/source": stored.uri,
-                SOURCE_NAME_TAG: stored.name,
-                "sgroute/version": version,
-                "sgroute/content_hash": digest,
-            },
-        )
-        cursor.files[stored.name] = {"stamp": stored.stamp, "version": version}
-        received.append((key, stored, digest))
+        claims.append(stored)
+    listing.close()
 
     if finished_scan:
         cursor.prune_until(None)
         cursor.resume_after = None  # next tick starts a fresh pass from the beginning
+        cursor.end_pass(context)
     else:
         cursor.resume_after = previous_name
 
-    if received:
-        # Where each partition came from, for the database as for the run tags.
+    if claims or sidecars:
+        targets = {
+            name
+            for sidecar, _ in sidecars
+            for name in stop_file_names_for(sidecar.name)
+            if (cursor.files.get(name) or {}).get("version")
+        }
         with app_db.session() as session:
-            for key, stored, digest in received:
+            # Keys for this tick's files in one transaction, stored before any run can ask for them.
+            keys = assign_keys(session, [c.name for c in claims] + sorted(targets), legacy_keys=runs.existing)
+            for stored in claims:
+                key = keys[stored.name]
+                if not runs.claim(key, stored.name):
+                    continue
+                runs.request(
+                    key,
+                    run_key=f"{key}:{stored.version}",
+                    tags={
+                        "sgroute/source": stored.uri,
+                        SOURCE_NAME_TAG: stored.name,
+                        VERSION_TAG: stored.version,
+                        "sgroute/size": str(stored.size),
+                    },
+                )
+                cursor.files[stored.name] = {"stamp": stored.stamp, "version": stored.version}
+                # Where each partition came from, for the database as for the run tags; the run adds the hash.
                 upsert_stop_file(
                     session,
                     key,
                     file_name=stored.name,
                     source_uri=stored.uri,
-                    content_hash=digest,
                     generation=stored.generation,
                     status="received",
                 )
+        for sidecar, kind in sidecars:
+            _sidecar_rerun(stop_file_store, cursor, sidecar, runs, kind, keys)
+            cursor.files[sidecar.name] = {"stamp": sidecar.stamp, "version": sidecar.version}
     return runs.result(cursor.dump())
