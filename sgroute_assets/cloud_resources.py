@@ -3,10 +3,10 @@
 import os
 from typing import Any
 
-import dagster as dg
 from dagster_gcp import GCSResource
 
 from sgroute_resources.app_database import AppDatabase
+from sgroute_resources.environment import secret_setting
 from sgroute_resources.gcs_io_manager import CheckedGCSPickleIOManager
 from sgroute_resources.onemap_geocoder import geocoder_for
 from sgroute_resources.onemap_travel_times import travel_times_for
@@ -30,7 +30,8 @@ def _required(name: str, env: str) -> str:
 def cloud_resources(env: str, database_url: str) -> dict[str, Any]:
     bucket = _required("SGROUTE_BUCKET", env)
     gcs = GCSResource(project=os.environ.get("GOOGLE_CLOUD_PROJECT") or None)
-    app_db = AppDatabase(url=dg.EnvVar("DATABASE_URL") if os.environ.get("DATABASE_URL") else database_url)
+    # database_url_for has refused a missing or SQLite URL; the resource gets the variable, never the value.
+    app_db = AppDatabase(url=secret_setting("DATABASE_URL", database_url))
     return {
         "gcs": gcs,
         "stop_file_store": GCSStopFileStore(

@@ -7,7 +7,8 @@ from typing import Any
 import dagster as dg
 
 from sgroute_resources.app_database import AppDatabase, database_url_for
-from sgroute_resources.environment import ENVIRONMENTS, current_env
+from sgroute_resources.environment import ENVIRONMENTS, current_env, secret_setting
+from sgroute_resources.local_io_manager import AtomicFilesystemIOManager
 from sgroute_resources.onemap_geocoder import geocoder_for
 from sgroute_resources.onemap_travel_times import travel_times_for
 from sgroute_resources.solver_settings import RoutingSolver
@@ -32,9 +33,14 @@ def _solver() -> RoutingSolver:
 
 
 def local_resources() -> dict[str, Any]:
-    """The embedded default: an inbox folder, exports beside it, pickles and SQLite under DAGSTER_HOME."""
+    """The embedded default: an inbox folder, exports beside it, pickles and SQLite under DAGSTER_HOME.
+
+    A DATABASE_URL (PostgreSQL, with its password) reaches ``app_db`` as an EnvVar, never as its value; the
+    SQLite default under DAGSTER_HOME holds no secret. Pickles are written atomically: two runs of one
+    partition never read each other's half-written values.
+    """
     data = repo_root() / "data"
-    app_db = AppDatabase(url=database_url_for("local"))
+    app_db = AppDatabase(url=secret_setting("DATABASE_URL", database_url_for("local")))
     return {
         "stop_file_store": LocalStopFileStore(
             inbox=_local_path("SGROUTE_INBOX", data / "inbox"),
@@ -49,7 +55,7 @@ def local_resources() -> dict[str, Any]:
         "app_db": app_db,
         "travel_time_model_store": TravelTimeModelStore(app_db=app_db),
         "trip_log_store": LocalTripLogStore(folder=_local_path("SGROUTE_ACTUALS", data / "actuals")),
-        "io_manager": dg.FilesystemIOManager(),
+        "io_manager": AtomicFilesystemIOManager(),
     }
 
 

@@ -2,12 +2,20 @@
 
 Each writer replaces everything the partition owns at that step in the caller's single transaction: a
 second run leaves one set of rows, and a run that fails part-way rolls back to the previous good set.
+
+Two runs of one partition at once (a re-upload while a run is in flight, a manual re-run) must not interleave
+those replacements: each writer first takes the partition's lock for the rest of its transaction, so the
+second waits for the first to commit and then replaces its rows, instead of both inserting the partition's
+``stop_files`` row and one failing with IntegrityError. On PostgreSQL that is a transaction-scoped advisory
+lock keyed by the partition (other partitions never wait); SQLite has one writer at a time, so the lock is
+its write lock taken up front rather than at the first INSERT, after a read that the other writer's commit
+would have made stale. The wait is bounded by the statement timeout (PostgreSQL) or the busy timeout (SQLite).
 """
 
 import datetime as dt
 from dataclasses import asdict
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from sgroute_assets.domain.fleet import Fleet
@@ -24,9 +32,25 @@ from sgroute_resources.app_tables import (
     ValidationIssue,
 )
 
+# First key of the two-key advisory lock: this module's locks never meet another application's.
+PARTITION_LOCK_NAMESPACE = 0x5347  # "SG"
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def lock_partition(session: Session, partition_key: str) -> None:
+    """Hold ``partition_key``'s write lock until the session's transaction ends (re-entrant within it)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:key))"),
+            {"namespace": PARTITION_LOCK_NAMESPACE, "key": partition_key},
+        )
+    elif dialect == "sqlite":
+        # A write that changes nothing still opens the write transaction and takes the database's lock.
+        session.execute(text("UPDATE stop_files SET partition_key = partition_key WHERE 0"))
 
 
 def upsert_stop_file(
@@ -39,6 +63,7 @@ def upsert_stop_file(
     generation: str | None = None,
     status: str | None = None,
 ) -> StopFile:
+    lock_partition(session, partition_key)
     row = session.scalar(select(StopFile).where(StopFile.partition_key == partition_key))
     if row is None:
         row = StopFile(
@@ -118,6 +143,7 @@ def replace_validation(
 
 
 def record_geocoding(session: Session, partition_key: str, geocoded: GeocodedStops) -> None:
+    lock_partition(session, partition_key)
     stop_file = session.scalar(select(StopFile).where(StopFile.partition_key == partition_key))
     if stop_file is None:
         raise LookupError(f"partition {partition_key} has no validated stops in the database; re-run validation")
@@ -137,6 +163,7 @@ def record_geocoding(session: Session, partition_key: str, geocoded: GeocodedSto
 
 
 def replace_plan(session: Session, partition_key: str, plan: RoutePlan) -> RoutePlanRecord:
+    lock_partition(session, partition_key)
     stop_file = session.scalar(select(StopFile).where(StopFile.partition_key == partition_key))
     if stop_file is None:
         raise LookupError(f"partition {partition_key} has no stop file row; re-run validation")
