@@ -119,6 +119,7 @@ class ValidationReport:
     source_version: str | None = None  # the stop file's generation or content hash, set by the asset
     # Reading notes that concern no one row: a title row skipped, a sheet not read, a hidden sheet read.
     file_warnings: list[Issue] = field(default_factory=list)
+    max_stops: int | None = None  # the stop limit the run applied (SGROUTE_MAX_STOPS or its run config)
 
     @property
     def warnings(self) -> list[Issue]:

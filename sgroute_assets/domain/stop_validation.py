@@ -7,8 +7,10 @@ file in one pass instead of one error per upload.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 
 import phonenumbers
 
@@ -33,6 +35,39 @@ _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _INTEGER = re.compile(r"^[+-]?\d+(?:\.0+)?$")
 MAX_STOP_REF_LENGTH = 100
 MAX_SERVICE_MIN = 24 * 60
+# Stops per file: the travel matrix and the solver grow with the square of the stops. 3,000 fits this
+# 2-core, few-GB machine with room to spare (benchmarks/memory_scaling.py); 50,000 asked for 18.6 GiB.
+MAX_STOPS_ENV = "SGROUTE_MAX_STOPS"
+DEFAULT_MAX_STOPS = 3000
+
+
+def max_stops_per_file(environ: Mapping[str, str] = os.environ, override: int | None = None) -> int:
+    """The stop limit: a run's own setting, else SGROUTE_MAX_STOPS, else 3,000. Read at run time, not import."""
+    if override is not None:
+        if override < 1:
+            raise ValueError(f"max_stops {override} must be at least 1")
+        return override
+    text = environ.get(MAX_STOPS_ENV, "").strip().replace(",", "").replace("_", "")
+    if not text:
+        return DEFAULT_MAX_STOPS
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{MAX_STOPS_ENV}='{environ.get(MAX_STOPS_ENV)}' must be a whole number of stops, e.g. 3000")
+    return int(text)
+
+
+def too_many_stops(report: ValidationReport, limit: int) -> str | None:
+    """Why this file is refused before any travel time is computed, in words a planner can act on; None if not."""
+    count = report.valid_count
+    if count <= limit:
+        return None
+    parts = -(-count // limit)
+    return (
+        f"{report.file} has {count:,} valid stops; the limit is {limit:,} stops per file, so it is not planned "
+        f"(no travel times computed, every row is in the validation report). Split it into {parts} files of at "
+        f"most {limit:,} stops, or raise the limit with {MAX_STOPS_ENV} (or max_stops in the validated_stops "
+        "run config) if this machine has the memory: the travel matrix and the solver grow with the square of "
+        "the stops."
+    )
 
 
 def validate_file(name: str, data: bytes) -> ValidationReport:

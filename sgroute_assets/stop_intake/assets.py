@@ -1,11 +1,14 @@
 """The first three steps of a partition: the file as read, validated stops, geocoded stops."""
 
 import json
+import os
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from sgroute_assets.domain.exports._format import csv_bytes
 from sgroute_assets.domain.geocoding import GeocodedStops
@@ -13,8 +16,13 @@ from sgroute_assets.domain.markdown import md_table, md_text
 from sgroute_assets.domain.plan_summary import validation_markdown
 from sgroute_assets.domain.stop_file_reader import RawRow, RawTable, StopFileError, read_stop_file
 from sgroute_assets.domain.stop_overrides import apply_overrides, load_overrides, mark_manual
-from sgroute_assets.domain.stop_schema import ValidationReport
-from sgroute_assets.domain.stop_validation import validate_table
+from sgroute_assets.domain.stop_schema import Issue, ValidationReport
+from sgroute_assets.domain.stop_validation import (
+    MAX_STOPS_ENV,
+    max_stops_per_file,
+    too_many_stops,
+    validate_table,
+)
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.stop_intake.claimed_file import quarantine_unreadable, read_claimed_file
 from sgroute_resources.app_database import AppDatabase
@@ -28,6 +36,8 @@ SOURCE_NAME_TAG = "sgroute/source_name"  # set by stop_file_sensor on the runs i
 
 
 def table_to_frame(table: RawTable) -> pd.DataFrame:
+    """The table as a text frame indexed by row; what is not a cell (sheets, per-cell problems, reading notes)
+    travels in ``attrs`` so validation in the next step sees exactly what the reader saw."""
     width = max([len(table.header)] + [len(r.cells) for r in table.rows])
     columns = table.header + [f"extra_{i}" for i in range(len(table.header), width)]
     frame = pd.DataFrame(
@@ -38,16 +48,41 @@ def table_to_frame(table: RawTable) -> pd.DataFrame:
     )
     frame.attrs["file"] = table.file
     frame.attrs["header"] = list(table.header)
+    frame.attrs["header_row"] = table.header_row
+    frame.attrs["sheet"] = table.sheet
+    frame.attrs["header_hint"] = table.header_hint
+    frame.attrs["notices"] = [asdict(n) for n in table.notices]
+    if any(r.sheet for r in table.rows):
+        frame.attrs["row_sheets"] = [r.sheet for r in table.rows]
+    if any(r.problems for r in table.rows):
+        frame.attrs["row_problems"] = {pos: dict(r.problems) for pos, r in enumerate(table.rows) if r.problems}
     return frame
 
 
 def frame_to_table(frame: pd.DataFrame) -> RawTable:
     header = list(frame.attrs.get("header", frame.columns))
+    sheets = frame.attrs.get("row_sheets") or [None] * len(frame)
+    problems = frame.attrs.get("row_problems") or {}
     rows = [
-        RawRow(row=int(idx), cells=["" if pd.isna(v) else str(v) for v in values])
-        for idx, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True)
+        RawRow(
+            row=int(idx),
+            cells=["" if pd.isna(v) else str(v) for v in values],
+            sheet=sheet,
+            problems={int(i): str(m) for i, m in problems.get(pos, {}).items()},
+        )
+        for pos, (idx, values, sheet) in enumerate(
+            zip(frame.index, frame.itertuples(index=False, name=None), sheets, strict=True)
+        )
     ]
-    return RawTable(file=str(frame.attrs.get("file", "")), header=header, rows=rows)
+    return RawTable(
+        file=str(frame.attrs.get("file", "")),
+        header=header,
+        rows=rows,
+        header_row=int(frame.attrs.get("header_row", 1)),
+        sheet=frame.attrs.get("sheet"),
+        notices=[Issue(**n) for n in frame.attrs.get("notices", [])],
+        header_hint=frame.attrs.get("header_hint"),
+    )
 
 
 @dg.asset(partitions_def=stop_files, group_name=GROUP, kinds={"csv"})
@@ -82,28 +117,63 @@ def stops(
             "generation": found.generation or "",
             "rows": len(frame),
             "columns": ", ".join(table.header),
-            "preview": dg.MetadataValue.md(
-                "\n".join(
-                    md_table(
-                        ["row", *table.header],
-                        [
-                            [idx, *("" if pd.isna(v) else v for v in values)]
-                            for idx, values in frame.head(10).iterrows()
-                        ],
-                    )
-                )
-            ),
+            "preview": dg.MetadataValue.md("\n".join(_preview(table))),
+            **_sheet_metadata(table),
         },
+    )
+
+
+def _preview(table: RawTable, limit: int = 10) -> list[str]:
+    """The first rows as the planner wrote them (each sheet's first rows in a workbook of several sheets)."""
+    if any(r.sheet for r in table.rows):
+        shown: list[RawRow] = []
+        for sheet in dict.fromkeys(r.sheet for r in table.rows):
+            shown += [r for r in table.rows if r.sheet == sheet][:limit]
+        return md_table(["sheet", "row", *table.header], [[r.sheet, r.row, *r.cells] for r in shown])
+    return md_table(["row", *table.header], [[r.row, *r.cells] for r in table.rows[:limit]])
+
+
+def _sheet_metadata(table: RawTable) -> dict[str, Any]:
+    out: dict[str, Any] = {"header_row": table.header_row}
+    sheets = [r.sheet for r in table.rows if r.sheet]
+    if sheets:
+        counts = {name: sheets.count(name) for name in dict.fromkeys(sheets)}
+        out["sheets"] = ", ".join(f"{name} ({n} rows)" for name, n in counts.items())
+    if table.notices:
+        out["reading_notes"] = dg.MetadataValue.md("\n".join(f"- {md_text(n.describe())}" for n in table.notices))
+    return out
+
+
+class StopLimitConfig(dg.Config):
+    """Launchpad setting for one run: a larger (or smaller) file than the site's limit, on purpose."""
+
+    max_stops: int | None = Field(
+        default=None,
+        description=f"Most valid stops one file may have; blank: {MAX_STOPS_ENV} or 3000. The travel matrix "
+        "and the solver grow with the square of the stops.",
     )
 
 
 @dg.asset(partitions_def=stop_files, group_name=GROUP)
 def validated_stops(
-    context: dg.AssetExecutionContext, stops: pd.DataFrame, stop_file_store: StopFileStore, app_db: AppDatabase
+    context: dg.AssetExecutionContext,
+    config: StopLimitConfig,
+    stops: pd.DataFrame,
+    stop_file_store: StopFileStore,
+    app_db: AppDatabase,
 ) -> dg.Output[ValidationReport]:
-    """Every row checked against the stop schema; invalid rows are kept in the report, not in the plan."""
+    """Every row checked against the stop schema; invalid rows are kept in the report, not in the plan.
+
+    The stop limit of this run is kept on the report: the blocking check refuses a file over it before any
+    geocoding or travel time, while the report (and its exports) still account for every row.
+    """
+    try:
+        limit = max_stops_per_file(os.environ, config.max_stops)
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc)) from None
     report = validate_table(frame_to_table(stops))
     report.source_version = stops.attrs.get("generation") or stops.attrs.get("content_hash")
+    report.max_stops = limit
     with app_db.session() as session:
         replace_validation(
             session,
@@ -129,6 +199,11 @@ def validated_stops(
     )
     for issue in issues[:50]:
         context.log.warning(issue.describe())
+    for notice in report.file_warnings:
+        context.log.warning(notice.describe())
+    refused = too_many_stops(report, limit)
+    if refused:
+        context.log.error(refused)
     return dg.Output(
         report,
         metadata={
@@ -136,6 +211,7 @@ def validated_stops(
             "invalid_rows": report.invalid_count,
             "issues": len(issues),
             "warnings": len(report.warnings),
+            "max_stops": limit,
             "validation_report": report_uri,
             "report": dg.MetadataValue.md(validation_markdown(report)),
         },
@@ -146,22 +222,28 @@ def validated_stops(
     asset=validated_stops,
     blocking=True,
     partitions_def=stop_files,
-    description="The file has at least one valid stop to plan.",
+    description=f"The file has at least one valid stop to plan, and no more than the stop limit ({MAX_STOPS_ENV}, "
+    "default 3000): an oversized file fails here in seconds instead of exhausting memory in the travel matrix.",
 )
 def has_valid_stops(validated_stops: ValidationReport) -> dg.AssetCheckResult:
     report = validated_stops
-    passed = report.valid_count > 0
+    limit = report.max_stops if report.max_stops is not None else max_stops_per_file(os.environ)
+    refused = too_many_stops(report, limit)
+    passed = report.valid_count > 0 and refused is None
     reasons = [i.describe() for i in report.issues[:5]]
-    description = (
-        f"{report.valid_count} valid stops"
-        if passed
-        else f"{report.file} has no valid stop row; first problems: " + " | ".join(reasons or ["the file has no rows"])
-    )
+    if refused:
+        description = refused
+    elif passed:
+        description = f"{report.valid_count} valid stops (limit {limit:,})"
+    else:
+        description = f"{report.file} has no valid stop row; first problems: " + " | ".join(
+            reasons or ["the file has no rows"]
+        )
     return dg.AssetCheckResult(
         passed=passed,
         severity=dg.AssetCheckSeverity.ERROR,
         description=description,
-        metadata={"valid_rows": report.valid_count, "invalid_rows": report.invalid_count},
+        metadata={"valid_rows": report.valid_count, "invalid_rows": report.invalid_count, "max_stops": limit},
     )
 
 
