@@ -12,12 +12,16 @@ import numpy as np
 import pytest
 
 from sgroute_assets.definitions import defs
-from sgroute_assets.domain.fleet import Fleet, VehicleType
+from sgroute_assets.domain.exports.driver_csv import BREAK_REF, driver_csvs
+from sgroute_assets.domain.exports.planner_csv import planner_csv
+from sgroute_assets.domain.fleet import DepotPoint, Fleet, FleetError, VehicleBreak, VehicleType
 from sgroute_assets.domain.fleet_file import parse_fleet_file
-from sgroute_assets.domain.route_plan import plan_routes
+from sgroute_assets.domain.plan_feasibility import ClaimedRoute, check_plan
+from sgroute_assets.domain.route_plan import clock, plan_routes
+from sgroute_assets.domain.route_schedule import schedule_route
 from sgroute_assets.domain.stop_schema import Stop
 from sgroute_assets.domain.travel_time import estimate_matrix
-from sgroute_assets.domain.vrptw_instance import ObjectiveWeights
+from sgroute_assets.domain.vrptw_instance import ObjectiveWeights, VehicleSpec, VrptwInstance, instance_from_stops
 from sgroute_assets.domain.vrptw_model import SolverSettings
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.stop_file_store import LocalStopFileStore
@@ -215,3 +219,270 @@ def test_route_plan_uses_the_fleet_file_beside_the_stop_file(make_local_resource
         assert not broken.success
         failure = next(e for e in broken.all_events if e.event_type_value == "STEP_FAILURE")
         assert "east_west_tight_windows.fleet.csv, row 2, column count" in str(failure.event_specific_data.error)
+
+
+# --- Own start/end depots and driver breaks ---------------------------------------------------------------
+
+VAN_START, VAN_END = (1.3000, 103.8000), (1.3600, 103.9500)
+
+
+def lunch_stops() -> list[Stop]:
+    """A day around lunch: morning and afternoon windows on both sides of the island, two lorry-only loads."""
+    rng = np.random.default_rng(11)
+    stops = []
+    for i in range(14):
+        morning = i % 2 == 0
+        stops.append(
+            Stop(
+                f"S{i}",
+                i + 2,
+                lat=1.29 + rng.uniform(0, 0.08),
+                lon=103.76 + rng.uniform(0, 0.2),
+                demand=2,
+                service_time_min=10,
+                tw_start_min=(9 if morning else 13) * 60,
+                tw_end_min=(12 if morning else 16) * 60,
+            )
+        )
+    # Heavy stops only the lorry carries, either side of its break window: its day runs through lunch.
+    stops.append(Stop("H0", 20, lat=1.33, lon=103.86, demand=12, service_time_min=15, tw_start_min=600, tw_end_min=660))
+    stops.append(Stop("H1", 21, lat=1.35, lon=103.90, demand=12, service_time_min=15, tw_start_min=810, tw_end_min=870))
+    return stops
+
+
+def lunch_fleet(breaks: bool = True) -> Fleet:
+    van = VehicleType(
+        "Van", 2, 10, 8 * 60, 18 * 60, 600, 30.0, *VAN_START, *VAN_END,
+        break_=VehicleBreak(12 * 60, 13 * 60, 45) if breaks else None,
+    )  # fmt: skip
+    lorry_break = VehicleBreak(11 * 60 + 30, 12 * 60 + 30, 30) if breaks else None
+    lorry = VehicleType("Lorry", 1, 34, 7 * 60, 17 * 60, 540, 60.0, break_=lorry_break)
+    return Fleet(*DEPOT, types=(van, lorry))
+
+
+def matrix_with_depots(fleet: Fleet, stops: list[Stop]):
+    points = fleet.depot_points()
+    ids = ["DEPOT"] + [s.stop_ref for s in stops] + [node for node, _ in points]
+    lats = np.r_[DEPOT[0], [s.lat for s in stops], [p.lat for _, p in points]]
+    lons = np.r_[DEPOT[1], [s.lon for s in stops], [p.lon for _, p in points]]
+    return estimate_matrix(ids, lats, lons)
+
+
+def claimed_routes(plan, fleet: Fleet, node_of: dict[str, int]) -> list[ClaimedRoute]:
+    types = [t.name for t in fleet.vehicle_types]
+    return [
+        ClaimedRoute(
+            visits=[node_of[v.stop.stop_ref] for v in r.visits],
+            start=r.start_s,
+            service_start=[v.service_start_s for v in r.visits],
+            end=r.end_s,
+            vehicle_type=types.index(r.vehicle_type),
+            break_start=r.break_start_s,
+        )
+        for r in plan.routes
+    ]
+
+
+def assert_schedule_honours_fleet(plan, fleet: Fleet, matrix) -> int:
+    """Every route's own numbers, re-derived here: capacity, shift, depots and legs, break. Returns the number
+    of routes that took their break on the road."""
+    by_name = {t.name: t for t in fleet.vehicle_types}
+    index = {node: k for k, node in enumerate(matrix.node_ids)}
+    on_road = 0
+    for r in plan.routes:
+        t = by_name[r.vehicle_type]
+        assert r.load <= t.capacity
+        assert t.shift_start_min * 60 <= r.start_s and r.end_s <= t.shift_end_min * 60
+        assert r.duration_s <= t.max_route_min * 60
+        start = index[t.start_node_id] if t.start_node_id else 0
+        end = index[t.end_node_id] if t.end_node_id else 0
+        assert plan.start_point(r) == fleet.start_point(t.name) == r.start_depot
+        assert plan.end_point(r) == fleet.end_point(t.name) == r.end_depot
+        first, last = index[r.visits[0].stop.stop_ref], index[r.visits[-1].stop.stop_ref]
+        assert r.visits[0].travel_s == round(matrix.duration_s[start, first])
+        assert r.return_travel_s == round(matrix.duration_s[last, end])
+        brk = t.break_
+        rest = 0 if r.break_start_s is None else r.break_end_s - r.break_start_s
+        if r.break_after == len(r.visits):
+            assert r.end_s == max(r.visits[-1].departure_s + r.return_travel_s, r.break_start_s) + rest
+        else:
+            assert r.end_s == r.visits[-1].departure_s + r.return_travel_s
+        if r.break_after == 0:
+            assert r.visits[0].service_start_s >= max(r.start_s + r.visits[0].travel_s, r.break_start_s) + rest
+        else:
+            assert r.visits[0].arrival_s == r.start_s + r.visits[0].travel_s
+        if brk is None:
+            assert r.break_start_s is None
+            continue
+        if r.break_start_s is None:
+            # Off the road: back before the latest break start, or leaving after a break at the earliest start.
+            assert r.end_s <= brk.latest_min * 60 or r.start_s >= (brk.earliest_min + brk.minutes) * 60
+            continue
+        on_road += 1
+        assert brk.earliest_min * 60 <= r.break_start_s <= brk.latest_min * 60
+        assert r.break_end_s - r.break_start_s == brk.minutes * 60
+        assert r.start_s <= r.break_start_s and r.break_end_s <= r.end_s
+        for k, v in enumerate(r.visits):
+            assert v.departure_s <= r.break_start_s or v.service_start_s >= r.break_end_s, "break overlaps a visit"
+            assert (v.departure_s <= r.break_start_s) == (k < r.break_after)
+    return on_road
+
+
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp"])
+def test_own_depots_capacity_shift_and_breaks_on_both_engines(engine):
+    stops = lunch_stops()
+    # PyVRP 0.14 has no breaks: it plans the same fleet's depots, capacities and shifts; auto takes OR-Tools
+    # as soon as a break is in the fleet.
+    fleet = lunch_fleet(breaks=engine == "ortools")
+    matrix = matrix_with_depots(fleet, stops)
+    assert matrix.node_ids[-2:] == ["depot:Van:start", "depot:Van:end"]
+    plan = plan_routes(fleet, stops, matrix, SolverSettings(time_limit_s=3, engine=engine))
+    assert plan.engine == engine and not plan.dropped
+    node_of = {node: k for k, node in enumerate(matrix.node_ids)}
+    inst = instance_from_stops(fleet, stops, matrix)
+    assert check_plan(inst, claimed_routes(plan, fleet, node_of), []) == []
+    on_road = assert_schedule_honours_fleet(plan, fleet, matrix)
+    assert {r.vehicle_type for r in plan.routes} == {"Van", "Lorry"}
+    assert {"H0", "H1"} <= {v.stop.stop_ref for r in plan.routes if r.vehicle_type == "Lorry" for v in r.visits}
+    if engine == "ortools":
+        assert on_road >= 1, "the lorry works through its break window and must break on the road"
+        lorry = next(r for r in plan.routes if r.vehicle_type == "Lorry")
+        assert lorry.break_start_s is not None
+    else:
+        with pytest.raises(ValueError, match="cannot plan driver breaks"):
+            plan_routes(lunch_fleet(), stops, matrix_with_depots(lunch_fleet(), stops), SolverSettings(engine="pyvrp"))
+    auto = plan_routes(lunch_fleet(), stops, matrix_with_depots(lunch_fleet(), stops), SolverSettings(time_limit_s=1))
+    assert auto.engine == "ortools"
+
+
+def test_a_matrix_without_the_fleets_depot_points_is_refused():
+    stops = lunch_stops()
+    with pytest.raises(FleetError, match="depot:Van:start"):
+        instance_from_stops(lunch_fleet(), stops, matrix_for(stops))
+
+
+def one_type_instance(break_window, minutes, legs=600, service=600, windows=None, end_point=False):
+    """Depot, stops A and B, optionally an own end point E: every leg ``legs`` s, so the times are by hand."""
+    ids = ["DEPOT", "A", "B"] + (["depot:Van:end"] if end_point else [])
+    n = len(ids)
+    travel = np.full((n, n), legs, dtype=np.int64)
+    np.fill_diagonal(travel, 0)
+    windows = windows or [(8 * 3600, 18 * 3600)] * 2
+    spec = VehicleSpec(
+        "Van", 1, 10, 8 * 3600, 18 * 3600, 10 * 3600, break_window=break_window, break_duration=minutes * 60,
+        end_depot=3 if end_point else 0,
+    )  # fmt: skip
+    return VrptwInstance(
+        node_ids=ids,
+        travel=travel,
+        distance=travel.astype(float),
+        demand=[0, 1, 1] + [0] * end_point,
+        service=[0, service, service] + [0] * end_point,
+        tw_open=[8 * 3600] + [w[0] for w in windows] + [8 * 3600] * end_point,
+        tw_close=[18 * 3600] + [w[1] for w in windows] + [18 * 3600] * end_point,
+        vehicle_types=[spec],
+        extra_depots=int(end_point),
+    )
+
+
+def test_schedule_places_the_break_by_hand_checked_times():
+    h, m = 3600, 60
+    # A at 11:00 sharp, B at 13:00 sharp, break window 11:30-12:30 for 30 min. The vehicle leaves at 10:50 (as
+    # late as useful), reaches B at 11:20 and breaks there 11:30-12:00 while it would wait anyway: not waiting.
+    inst = one_type_instance((11 * h + 30 * m, 12 * h + 30 * m), 30, windows=[(11 * h, 11 * h), (13 * h, 13 * h)])
+    t = schedule_route(inst, [1, 2])
+    assert (t.start, t.service_start, t.end) == (10 * h + 50 * m, [11 * h, 13 * h], 13 * h + 20 * m)
+    assert (t.break_start, t.break_end, t.break_after) == (11 * h + 30 * m, 12 * h, 1)
+    assert t.arrival[1] == 11 * h + 20 * m and t.waiting == [0, 100 * m - 30 * m]
+    assert check_plan(inst, [ClaimedRoute([1, 2], t.start, t.service_start, t.end, 0, t.break_start)], []) == []
+    # Back to back from 08:00 (A from 08:10), break window 08:30-08:40 for 20 min: breaking at B on arrival
+    # (08:30) pushes B and the return by 20 minutes; breaking on the way back would end as late but later.
+    inst = one_type_instance((8 * h + 30 * m, 8 * h + 40 * m), 20, windows=[(8 * h + 10 * m, 18 * h)] * 2)
+    t = schedule_route(inst, [1, 2])
+    assert (t.start, t.service_start, t.end) == (8 * h, [8 * h + 10 * m, 8 * h + 50 * m], 9 * h + 10 * m)
+    assert (t.break_start, t.break_after) == (8 * h + 30 * m, 1)
+    assert check_plan(inst, [ClaimedRoute([1, 2], t.start, t.service_start, t.end, 0, t.break_start)], []) == []
+    # A morning route back before the latest break start takes no break on the road.
+    inst = one_type_instance((12 * h, 13 * h), 45, windows=[(9 * h, 9 * h), (9 * h + 20 * m, 10 * h)])
+    t = schedule_route(inst, [1, 2])
+    assert t.break_start is None and t.end == 9 * h + 40 * m
+    assert check_plan(inst, [ClaimedRoute([1, 2], t.start, t.service_start, t.end, 0)], []) == []
+    # An own end point is the last node, not a stop, and the return leg goes there.
+    inst = one_type_instance(None, 0, legs=900, end_point=True)
+    inst.travel[2, 3] = 1500
+    t = schedule_route(inst, [1, 2])
+    assert t.end == t.departure[-1] + 1500 and list(inst.stop_nodes) == [1, 2]
+
+
+def test_feasibility_check_catches_a_missing_misplaced_or_overlapping_break():
+    h, m = 3600, 60
+    inst = one_type_instance((11 * h + 30 * m, 12 * h + 30 * m), 30, windows=[(11 * h, 11 * h), (13 * h, 13 * h)])
+    t = schedule_route(inst, [1, 2])
+
+    def check(break_start):
+        return " ".join(check_plan(inst, [ClaimedRoute([1, 2], t.start, t.service_start, t.end, 0, break_start)], []))
+
+    assert check(t.break_start) == ""
+    assert "takes no break" in check(None)
+    assert "outside its window" in check(12 * h + 45 * m)
+    assert "overlaps the visit to B" in check(12 * h + 45 * m)
+    assert "overlaps the visit to A" in check(10 * h + 55 * m)
+    # The gap holds the break but not the break and the leg: B is claimed before the vehicle can be there.
+    inst = one_type_instance((8 * h + 25 * m, 9 * h), 30, windows=[(8 * h + 10 * m, 18 * h)] * 2)
+    claimed = ClaimedRoute([1, 2], 8 * h, [8 * h + 10 * m, 8 * h + 57 * m], 9 * h + 17 * m, 0, 8 * h + 25 * m)
+    assert any("before arrival at 32400" in p for p in check_plan(inst, [claimed], []))
+    # A break claimed by a type that has none.
+    inst = one_type_instance(None, 0)
+    t = schedule_route(inst, [1, 2])
+    claimed = ClaimedRoute([1, 2], t.start, t.service_start, t.end, 0, t.end)
+    assert any("has none" in p for p in check_plan(inst, [claimed], []))
+
+
+def test_fleet_file_with_depots_and_breaks_through_route_plan(make_local_resources, app_db_url, tmp_path, materialise):
+    resources = make_local_resources(app_db_url)
+    name = "east_west_tight_windows.csv"
+    shutil.copy(DEMO / name, tmp_path / "inbox" / name)
+    west, east = (1.3332, 103.7435), (1.3525, 103.9449)
+    (tmp_path / "inbox" / "east_west_tight_windows.fleet.csv").write_text(
+        "name,count,capacity,max_route_minutes,start_lat,start_lon,end_lat,end_lon,break_earliest,break_latest,"
+        "break_minutes\n"
+        f"West,2,30,600,{west[0]},{west[1]},{west[0]},{west[1]},12:00,13:30,30\n"
+        f"East,2,30,600,{east[0]},{east[1]},,,12:00,13:30,30\n"
+    )
+    fast = {"ops": {"route_plan": {"config": {"solver_time_limit_s": 3.0}}}}
+    with dg.instance_for_test() as instance:
+        result = materialise(instance, resources, name, fast)
+        assert result.success
+        plan = result.asset_value("route_plan")
+        assert plan.engine == "ortools"  # breaks: auto takes OR-Tools
+        assert [t.name for t in plan.fleet.vehicle_types] == ["West", "East"]
+        assert plan.fleet.vehicle_types[0].break_.minutes == 30
+        for r in plan.routes:
+            own = DepotPoint(f"{r.vehicle_type} start", *(west if r.vehicle_type == "West" else east))
+            assert plan.start_point(r) == own
+            expected_end = own if r.vehicle_type == "West" else plan.fleet.depot
+            assert plan.end_point(r) == (DepotPoint("West end", *west) if r.vehicle_type == "West" else expected_end)
+            if r.break_start_s is not None:
+                assert 12 * 3600 <= r.break_start_s <= 13.5 * 3600 and r.break_end_s - r.break_start_s == 1800
+            else:
+                assert r.end_s <= 13.5 * 3600 or r.start_s >= 12.5 * 3600
+        with_break = [r for r in plan.routes if r.break_start_s is not None]
+        assert with_break, "a day of stops from 07:00 to 17:00 keeps some driver on the road over lunch"
+        route = with_break[0]
+        rows = read_driver_csv(driver_csvs(plan)[route.vehicle_id])
+        (brk,) = [row for row in rows if row["stop_ref"] == BREAK_REF]
+        assert (brk["eta"], brk["departure"]) == (clock(route.break_start_s), clock(route.break_end_s))
+        assert brk["address"] == "Driver break (30 min)"
+        refs = [row["stop_ref"] for row in rows]
+        assert refs.index(BREAK_REF) == route.break_after + 1  # after the depot row and the visits before it
+        assert rows[0]["address"] == plan.start_point(route).name
+        assert rows[-1]["address"] == plan.end_point(route).name
+        planner = [row for row in read_driver_csv(planner_csv(plan)) if row["stop_ref"] == BREAK_REF]
+        assert len(planner) == len(with_break)
+
+
+def read_driver_csv(data: bytes) -> list[dict[str, str]]:
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))

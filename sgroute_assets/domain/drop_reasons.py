@@ -2,7 +2,9 @@
 
 OR-Tools cannot say why it dropped a visit (google/or-tools#2361), so each dropped stop is tested against
 the constraints directly: alone first (can any vehicle serve it at all?), then against the routes as
-planned (is every route full, or does it clash with every route's windows?).
+planned (is every route full, or does it clash with every route's windows?). Legs run from each vehicle
+type's own start depot and to its own end depot, and a route's times include its driver break, so a stop
+only the break keeps off every vehicle is said to be dropped for the break.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ TIME_WINDOW = "time_window"
 SHIFT_LENGTH = "shift_length"
 UNREACHABLE_REASON = "unreachable"
 SOLVER_LIMIT = "solver_time_limit"
+DRIVER_BREAK = "driver_break"
 
 
 @dataclass(frozen=True)
@@ -35,12 +38,13 @@ def reason_alone(inst: VrptwInstance, node: int) -> DropReason | None:
     reasons = [_reason_alone_for(inst, node, k) for k in range(len(inst.vehicle_types))]
     if any(r is None for r in reasons):
         return None
-    return reasons[0]
+    # The most telling reason: one about the stop itself (road, load, window) before one about a break.
+    return next((r for r in reasons if r.code != DRIVER_BREAK), reasons[0])
 
 
 def _reason_alone_for(inst: VrptwInstance, node: int, vehicle_type: int) -> DropReason | None:
     spec = inst.vehicle_types[vehicle_type]
-    out_leg, back_leg = int(inst.travel[0, node]), int(inst.travel[node, 0])
+    out_leg, back_leg = int(inst.travel[spec.start_depot, node]), int(inst.travel[node, spec.end_depot])
     if out_leg >= UNREACHABLE or back_leg >= UNREACHABLE:
         return DropReason(UNREACHABLE_REASON, "no road connection between the depot and this stop")
     if inst.demand[node] > spec.capacity:
@@ -71,6 +75,15 @@ def _reason_alone_for(inst: VrptwInstance, node: int, vehicle_type: int) -> Drop
             SHIFT_LENGTH,
             f"a round trip takes {round_trip // 60} min, over the maximum route duration of {spec.max_route // 60} min",
         )
+    if spec.break_window is not None:
+        load_ok, windows_ok, shift_ok = _route_fits(inst, [node], vehicle_type)
+        if not (windows_ok and shift_ok):
+            earliest, latest = spec.break_window
+            return DropReason(
+                DRIVER_BREAK,
+                f"the driver's {spec.break_duration // 60} min break (starting {_clock(earliest)}-{_clock(latest)}) "
+                f"leaves no time to serve it within its window and the shift",
+            )
     return None
 
 

@@ -1,5 +1,8 @@
 """The fleet a plan is made for: one or more vehicle types sharing a depot (each may start/end elsewhere).
 
+A type with its own start or end point gets a travel-matrix node after the stops (``depot:<type>:start``,
+``depot:<type>:end``); node 0 stays the plan's depot and nodes 1..n the stops.
+
 A fleet built with only the scalar fields (``vehicles``, ``capacity``, shift, ...) is one vehicle type, the
 environment's default; a fleet file or the Launchpad gives several ``VehicleType``s, and then the scalar
 fields summarise them (total vehicles, largest capacity, earliest start, latest end) for reports.
@@ -10,6 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DEFAULT_TYPE_NAME = "Van"
+# Travel-matrix nodes of the vehicle types' own start/end points come after the stops, named like this so
+# the matrix, the instance and the plan agree on which is which without a second index.
+DEPOT_NODE_PREFIX = "depot:"
+
+
+@dataclass(frozen=True)
+class DepotPoint:
+    """Where a route starts or ends: the plan's depot or a vehicle type's own point."""
+
+    name: str
+    lat: float
+    lon: float
 
 
 class FleetError(ValueError):
@@ -66,6 +81,15 @@ class VehicleType:
             if not self.shift_start_min <= b.earliest_min <= b.latest_min <= self.shift_end_min:
                 out.append(f"{self.name}: the break must start within the shift, earliest before latest")
         return out
+
+    @property
+    def start_node_id(self) -> str | None:
+        """The travel-matrix node of this type's own start point, None when it starts at the plan's depot."""
+        return None if self.start_lat is None else f"{DEPOT_NODE_PREFIX}{self.name}:start"
+
+    @property
+    def end_node_id(self) -> str | None:
+        return None if self.end_lat is None else f"{DEPOT_NODE_PREFIX}{self.name}:end"
 
     def vehicle_names(self) -> list[str]:
         """What drivers and dispatchers call each vehicle of this type."""
@@ -131,6 +155,34 @@ class Fleet:
                 fixed_cost_min=self.vehicle_fixed_cost_s / 60,
             ),
         )
+
+    @property
+    def depot(self) -> DepotPoint:
+        return DepotPoint(self.depot_name, self.depot_lat, self.depot_lon)
+
+    def depot_points(self) -> list[tuple[str, DepotPoint]]:
+        """The vehicle types' own start/end points as (matrix node id, point), in fleet order; the main depot
+        (node 0) is not among them."""
+        out = []
+        for t in self.vehicle_types:
+            if t.start_lat is not None:
+                out.append((t.start_node_id, DepotPoint(f"{t.name} start", t.start_lat, t.start_lon)))
+            if t.end_lat is not None:
+                out.append((t.end_node_id, DepotPoint(f"{t.name} end", t.end_lat, t.end_lon)))
+        return out
+
+    def start_point(self, vehicle_type: str) -> DepotPoint:
+        """Where routes of ``vehicle_type`` leave from (the depot unless the type has its own start)."""
+        t = next((t for t in self.vehicle_types if t.name == vehicle_type), None)
+        if t is None or t.start_lat is None:
+            return self.depot
+        return DepotPoint(f"{t.name} start", t.start_lat, t.start_lon)
+
+    def end_point(self, vehicle_type: str) -> DepotPoint:
+        t = next((t for t in self.vehicle_types if t.name == vehicle_type), None)
+        if t is None or t.end_lat is None:
+            return self.depot
+        return DepotPoint(f"{t.name} end", t.end_lat, t.end_lon)
 
     @property
     def shift_minutes(self) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .drop_reasons import DropReason, explain_drop, reason_alone
-from .fleet import Fleet
+from .fleet import DepotPoint, Fleet
 from .plan_feasibility import ClaimedRoute, InfeasiblePlanError, check_plan
 from .route_schedule import RouteTimes, schedule_route
 from .stop_schema import Stop, format_clock
@@ -30,10 +30,11 @@ class Visit:
     # What a planner-fixed order breaks at this stop (late, over capacity, past the shift): reported, not
     # refused, because the planner chose the order (domain/resequence.py). Always empty on optimised routes.
     violations: list[str] = field(default_factory=list)
+    break_s: int = 0  # the driver's break taken here between arriving and starting service (not waiting)
 
     @property
     def wait_s(self) -> int:
-        return self.service_start_s - self.arrival_s
+        return self.service_start_s - self.arrival_s - self.break_s
 
 
 @dataclass
@@ -46,6 +47,14 @@ class Route:
     return_distance_m: float
     vehicle_type: str = "Van"  # the fleet's vehicle type this route is driven with
     vehicle_name: str = ""  # what dispatchers and drivers call the vehicle ("Van 2", "Lorry")
+    # The driver's break when taken on the road (None: no break, or it falls before leaving / after return),
+    # and how many visits come before it (0: on the way to the first stop; len(visits): on the way back).
+    break_start_s: int | None = None
+    break_end_s: int | None = None
+    break_after: int | None = None
+    # Where the route leaves from and ends (None: the plan's depot; RoutePlan.start_point/end_point resolve it).
+    start_depot: DepotPoint | None = None
+    end_depot: DepotPoint | None = None
 
     @property
     def vehicle_id(self) -> str:
@@ -74,6 +83,10 @@ class Route:
     @property
     def duration_s(self) -> int:
         return self.end_s - self.start_s
+
+    @property
+    def break_s(self) -> int:
+        return 0 if self.break_start_s is None else self.break_end_s - self.break_start_s
 
 
 @dataclass
@@ -122,6 +135,13 @@ class RoutePlan:
     not_planned: list[UnplannedRow] = field(default_factory=list)  # invalid and not-located rows
     # Every visit's violations on planner-fixed routes, one readable line each (domain/resequence.py).
     violations: list[str] = field(default_factory=list)
+
+    def start_point(self, route: Route) -> DepotPoint:
+        """Where ``route`` leaves from: its own start depot, its vehicle type's, or the plan's depot."""
+        return route.start_depot or self.fleet.start_point(route.vehicle_type)
+
+    def end_point(self, route: Route) -> DepotPoint:
+        return route.end_depot or self.fleet.end_point(route.vehicle_type)
 
     @property
     def stops_served(self) -> int:
@@ -211,11 +231,11 @@ def solve_instance(
 ) -> SolvedInstance:
     """Drop what no vehicle can serve, solve the rest, schedule it and run the independent check."""
     pre_dropped = {}
-    for node in range(1, inst.size):
+    for node in inst.stop_nodes:
         reason = reason_alone(inst, node)
         if reason is not None:
             pre_dropped[node] = reason
-    candidates = [n for n in range(1, inst.size) if n not in pre_dropped]
+    candidates = [n for n in inst.stop_nodes if n not in pre_dropped]
     result = solve_vrptw(inst, settings, candidates, progress)
 
     # Routes grouped by vehicle type, in the fleet's order, so numbers and names read naturally.
@@ -225,7 +245,9 @@ def solve_instance(
     schedules = [schedule_route(inst, visits, t) for visits, t in zip(used, types, strict=True)]
     dropped_nodes = sorted(set(result.dropped) | set(pre_dropped))
     claimed = [
-        ClaimedRoute(visits=v, start=s.start, service_start=s.service_start, end=s.end, vehicle_type=t)
+        ClaimedRoute(
+            visits=v, start=s.start, service_start=s.service_start, end=s.end, vehicle_type=t, break_start=s.break_start
+        )
         for v, s, t in zip(used, schedules, types, strict=True)
     ]
     violations = check_plan(inst, claimed, dropped_nodes)
@@ -254,9 +276,11 @@ def plan_routes(
     for number, (visits, times, t) in enumerate(
         zip(solved.routes, solved.schedules, solved.route_types, strict=True), start=1
     ):
-        route = _route(inst, number, visits, times, node_stop)
+        route = _route(inst, number, visits, times, node_stop, t)
         route.vehicle_type = inst.vehicle_types[t].name
         route.vehicle_name = names[t][taken[t]]
+        route.start_depot = fleet.start_point(route.vehicle_type)
+        route.end_depot = fleet.end_point(route.vehicle_type)
         taken[t] += 1
         routes.append(route)
     dropped = []
@@ -278,9 +302,17 @@ def plan_routes(
     )
 
 
-def _route(inst: VrptwInstance, number: int, visits: list[int], times, node_stop: dict[int, Stop]) -> Route:
+def _route(
+    inst: VrptwInstance,
+    number: int,
+    visits: list[int],
+    times: RouteTimes,
+    node_stop: dict[int, Stop],
+    vehicle_type: int = 0,
+) -> Route:
+    """A route's visits with their times and legs, from its type's start depot to its end depot."""
     out: list[Visit] = []
-    prev = 0
+    prev = inst.start_node(vehicle_type)
     for seq, (node, arrive, begin, leave) in enumerate(
         zip(visits, times.arrival, times.service_start, times.departure, strict=True), start=1
     ):
@@ -293,14 +325,20 @@ def _route(inst: VrptwInstance, number: int, visits: list[int], times, node_stop
                 departure_s=leave,
                 travel_s=int(inst.travel[prev, node]),
                 distance_m=float(inst.distance[prev, node]),
+                break_s=times.break_at(seq - 1),
             )
         )
         prev = node
+    end = inst.end_node(vehicle_type)
     return Route(
         vehicle=number,
         start_s=times.start,
         end_s=times.end,
         visits=out,
-        return_travel_s=int(inst.travel[prev, 0]),
-        return_distance_m=float(inst.distance[prev, 0]),
+        return_travel_s=int(inst.travel[prev, end]),
+        return_distance_m=float(inst.distance[prev, end]),
+        vehicle_type=inst.vehicle_types[vehicle_type].name,
+        break_start_s=times.break_start,
+        break_end_s=times.break_end,
+        break_after=times.break_after,
     )

@@ -1,7 +1,17 @@
 """Times along a route, recomputed from the visit order alone.
 
 The solver's cumul values place waiting wherever it likes (a defect of the system this replaces); here the
-vehicle leaves the depot as late as it can without making anything later, so ETAs are what a driver sees.
+vehicle leaves its start depot as late as it can without making anything later, so ETAs are what a driver
+sees, and it ends at its type's end depot.
+
+A driver's break (a vehicle type's ``break_window`` and ``break_duration``) starts inside its window and never
+overlaps a visit. It may fall off the road: after the vehicle is back (the route ends before the latest
+break start) or before it leaves (the route can leave once a break taken at the earliest start is over);
+then the route carries no break. Otherwise it is taken on the road, in the gap between two points of the
+route: the driver drives on until the window opens (or sets off after the break when it already has),
+breaks, and drives the rest of the leg, so the break pushes every later visit by whatever waiting does not
+absorb. Every gap is tried and the schedule that is back earliest, then leaves latest, then breaks earliest
+is kept; this is the same freedom OR-Tools' break intervals have, so its routes schedule here too.
 """
 
 from __future__ import annotations
@@ -13,44 +23,143 @@ from .vrptw_instance import VrptwInstance
 
 @dataclass
 class RouteTimes:
-    start: int  # departure from the depot
-    arrival: list[int]
+    start: int  # departure from the start depot
+    arrival: list[int]  # when the vehicle reaches each stop
     service_start: list[int]
     departure: list[int]
-    end: int  # back at the depot
+    end: int  # at the end depot
+    break_start: int | None = None  # the driver's break, when taken on the route
+    break_end: int | None = None
+    break_after: int | None = None  # visits served before the break (0: on the way to the first stop)
 
     @property
     def waiting(self) -> list[int]:
-        return [s - a for a, s in zip(self.arrival, self.service_start, strict=True)]
+        """Idle time at each stop before its service; a break taken there is not waiting."""
+        return [s - a - self.break_at(k) for k, (a, s) in enumerate(zip(self.arrival, self.service_start, strict=True))]
+
+    def break_at(self, k: int) -> int:
+        """Break seconds spent at the k-th stop (0-based) between arriving and starting service."""
+        if self.break_start is None or self.break_after != k:
+            return 0
+        return max(0, min(self.break_end, self.service_start[k]) - max(self.break_start, self.arrival[k]))
 
 
-def _forward(inst: VrptwInstance, visits: list[int], depart: int) -> RouteTimes:
+def _forward(
+    inst: VrptwInstance, visits: list[int], depart: int, vehicle_type: int, gap: int | None = None
+) -> RouteTimes | None:
+    """Earliest times leaving at ``depart``, the break in gap ``gap`` (None: no break on the road). None when
+    that gap opens only after the latest break start."""
+    spec = inst.vehicle_types[vehicle_type]
     arrival, start, leave = [], [], []
-    clock, prev = depart, 0
-    for node in visits:
-        arrive = clock + int(inst.travel[prev, node])
-        begin = max(arrive, int(inst.tw_open[node]))
+    clock, prev = depart, spec.start_depot
+    brk = None
+    for k, node in enumerate([*visits, spec.end_depot]):
+        leg = int(inst.travel[prev, node])
+        arrive = clock + leg
+        ready = arrive
+        if gap == k:
+            earliest, latest = spec.break_window
+            b = max(earliest, clock)
+            if b > latest:
+                return None
+            brk = b
+            if arrive <= b:  # there before the break starts: the break is taken at the stop
+                ready = b + spec.break_duration
+            else:  # the break interrupts the leg
+                arrive += spec.break_duration
+                ready = arrive
+        if k == len(visits):
+            end = ready
+            break
+        begin = max(ready, int(inst.tw_open[node]))
         arrival.append(arrive)
         start.append(begin)
         clock = begin + int(inst.service[node])
         leave.append(clock)
         prev = node
-    end = clock + int(inst.travel[prev, 0])
-    return RouteTimes(start=depart, arrival=arrival, service_start=start, departure=leave, end=end)
+    return RouteTimes(
+        start=depart,
+        arrival=arrival,
+        service_start=start,
+        departure=leave,
+        end=end,
+        break_start=brk,
+        break_end=None if brk is None else brk + spec.break_duration,
+        break_after=gap if brk is not None else None,
+    )
+
+
+def _late(inst: VrptwInstance, visits: list[int], times: RouteTimes, vehicle_type: int) -> RouteTimes:
+    """The same route leaving as late as possible without coming back later or missing a window it met."""
+    spec = inst.vehicle_types[vehicle_type]
+    if times.break_after is None:
+        # Closed form without a break on the road: forward time slack, capped at the total waiting so the
+        # return time (and so the shift end) stays where it was.
+        slack = spec.shift_end - times.start
+        waited = 0
+        for node, arrive, begin in zip(visits, times.arrival, times.service_start, strict=True):
+            waited += begin - arrive
+            slack = min(slack, waited + int(inst.tw_close[node]) - begin)
+        delay = max(0, min(slack, waited))
+        return _forward(inst, visits, times.start + delay, vehicle_type) if delay else times
+    # With a break on the road the slack is not additive (the window can absorb a delay): search for the
+    # latest departure that keeps the end and every window the earliest schedule keeps.
+    bound = [max(int(inst.tw_close[n]), s) for n, s in zip(visits, times.service_start, strict=True)]
+
+    def keeps(depart: int) -> RouteTimes | None:
+        t = _forward(inst, visits, depart, vehicle_type, times.break_after)
+        if t is None or t.end != times.end or any(s > b for s, b in zip(t.service_start, bound, strict=True)):
+            return None
+        return t
+
+    low, high, best = times.start, spec.shift_end, times
+    while low < high:
+        mid = (low + high + 1) // 2
+        found = keeps(mid)
+        if found is not None:
+            low, best = mid, found
+        else:
+            high = mid - 1
+    return best
+
+
+def _violations(inst: VrptwInstance, visits: list[int], times: RouteTimes, vehicle_type: int) -> int:
+    spec = inst.vehicle_types[vehicle_type]
+    late = sum(1 for n, s in zip(visits, times.service_start, strict=True) if s > inst.tw_close[n])
+    return late + (times.end > spec.shift_end) + (times.end - times.start > spec.max_route)
 
 
 def schedule_route(inst: VrptwInstance, visits: list[int], vehicle_type: int = 0) -> RouteTimes:
-    """Earliest-service schedule, then the departure delayed by as much waiting as can be removed."""
+    """The schedule a driver follows: earliest service, departure delayed by the waiting that can be removed,
+    the break (if the type has one) where it costs least. Infeasible orders still get their best times, so
+    callers can say what breaks."""
     spec = inst.vehicle_types[vehicle_type]
-    earliest = _forward(inst, visits, spec.shift_start)
     if not visits:
         return RouteTimes(start=spec.shift_start, arrival=[], service_start=[], departure=[], end=spec.shift_start)
-    # Forward time slack: how far the departure can move before some window is missed. Capping the delay
-    # at the total waiting keeps the return time (and so the shift end) where it was.
-    slack = spec.shift_end - spec.shift_start
-    waited = 0
-    for node, arrive, begin in zip(visits, earliest.arrival, earliest.service_start, strict=True):
-        waited += begin - arrive
-        slack = min(slack, waited + int(inst.tw_close[node]) - begin)
-    delay = max(0, min(slack, waited))
-    return _forward(inst, visits, spec.shift_start + delay) if delay else earliest
+    plain = _late(inst, visits, _forward(inst, visits, spec.shift_start, vehicle_type), vehicle_type)
+    if spec.break_window is None:
+        return plain
+    earliest, latest = spec.break_window
+    off_road = plain.end <= latest or plain.start >= earliest + spec.break_duration
+    if off_road:
+        return plain
+    candidates = []
+    first = earliest + spec.break_duration
+    if first <= spec.shift_end:  # leave once a break at the window's opening is over
+        candidates.append(_late(inst, visits, _forward(inst, visits, first, vehicle_type), vehicle_type))
+    for gap in range(len(visits) + 1):
+        t = _forward(inst, visits, spec.shift_start, vehicle_type, gap)
+        if t is not None:
+            candidates.append(t)
+    if not candidates:  # the route leaves after the latest break start and before a break could end
+        return plain
+
+    def rank(t: RouteTimes) -> tuple[int, int]:
+        return _violations(inst, visits, t, vehicle_type), t.end
+
+    best_rank = min(rank(t) for t in candidates)
+    tied = [_late(inst, visits, t, vehicle_type) for t in candidates if rank(t) == best_rank]
+    return min(
+        tied,
+        key=lambda t: (-t.start, t.break_start is not None, t.break_start if t.break_start is not None else 0),
+    )

@@ -13,7 +13,8 @@ it; night-time data means it carries no congestion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -74,7 +75,8 @@ class LegTiming:
 
 @dataclass
 class TravelMatrix:
-    """Square matrices over ``node_ids`` (node 0 is the depot). Seconds and metres, float."""
+    """Square matrices over ``node_ids`` (node 0 is the depot, then the stops, then any vehicle type's own
+    start/end points, see ``with_extra_nodes``). Seconds and metres, float."""
 
     node_ids: list[str]
     lats: np.ndarray
@@ -125,4 +127,56 @@ def estimate_matrix(node_ids: list[str], lats: np.ndarray, lons: np.ndarray, dep
         distance_m=road_metres_from_haversine(h),
         source="haversine_curve_v1",
         depot_name=depot_name,
+    )
+
+
+MatrixBuilder = Callable[[list[str], np.ndarray, np.ndarray, LegTiming | None], TravelMatrix]
+
+
+def with_extra_nodes(
+    matrix: TravelMatrix, node_ids: list[str], lats: list[float], lons: list[float], build: MatrixBuilder
+) -> TravelMatrix:
+    """``matrix`` with more nodes after its own (the vehicle types' own start/end points).
+
+    Their rows and columns come from ``build`` over all the nodes, the same travel-time source that built
+    ``matrix`` (so a depot leg is estimated, cached or fetched from OneMap like any other); the cells between
+    ``matrix``'s own nodes stay exactly as they were, so the plan uses the matrix its asset reported on.
+    """
+    if not node_ids:
+        return matrix
+    n, k = matrix.size, len(node_ids)
+    ids = list(matrix.node_ids) + list(node_ids)
+    all_lats = np.r_[np.asarray(matrix.lats, dtype=float), np.asarray(lats, dtype=float)]
+    all_lons = np.r_[np.asarray(matrix.lons, dtype=float), np.asarray(lons, dtype=float)]
+    timing = matrix.timing
+    if timing is not None and timing.service_min:
+        # Depot points have no service and no window.
+        timing = replace(
+            timing,
+            service_min=timing.service_min + (0,) * k,
+            tw_start_min=timing.tw_start_min + (None,) * k,
+            tw_end_min=timing.tw_end_min + (None,) * k,
+        )
+    full = build(ids, all_lats, all_lons, timing)
+    if full.size != n + k:
+        raise ValueError(f"the travel-time source returned {full.size} nodes for {n + k}")
+    duration = np.array(full.duration_s, dtype=float, copy=True)
+    distance = np.array(full.distance_m, dtype=float, copy=True)
+    duration[:n, :n] = matrix.duration_s
+    distance[:n, :n] = matrix.distance_m
+    codes = full.cell_sources().copy()
+    codes[:n, :n] = matrix.cell_sources()
+    provenance = dict(matrix.provenance)
+    provenance["extra_nodes"] = {"nodes": list(node_ids), "source": full.source, "provenance": full.provenance}
+    return TravelMatrix(
+        node_ids=ids,
+        lats=all_lats,
+        lons=all_lons,
+        duration_s=duration,
+        distance_m=distance,
+        source=matrix.source,
+        depot_name=matrix.depot_name,
+        cell_source=codes,
+        provenance=provenance,
+        timing=matrix.timing,
     )

@@ -6,7 +6,7 @@ verifies exactly the numbers the engines were given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -32,6 +32,8 @@ class VehicleSpec:
     fixed_cost: int = 0  # objective units per vehicle used
     break_window: tuple[int, int] | None = None  # earliest, latest break start
     break_duration: int = 0
+    start_depot: int = 0  # node its routes leave from (0: the main depot; else a node after the stops)
+    end_depot: int = 0  # node its routes end at
 
     def vehicle_names(self) -> list[str]:
         return [self.name] if self.count == 1 else [f"{self.name} {k}" for k in range(1, self.count + 1)]
@@ -39,7 +41,7 @@ class VehicleSpec:
 
 @dataclass
 class VrptwInstance:
-    node_ids: list[str]  # node 0 is the depot
+    node_ids: list[str]  # node 0 is the depot, then the stops, then ``extra_depots`` own start/end points
     travel: np.ndarray  # int64 n x n, time units (seconds for real plans)
     distance: np.ndarray  # float n x n, metres for real plans (reporting only)
     demand: list[int]
@@ -54,10 +56,30 @@ class VrptwInstance:
     drop_penalty: int | None = None
     high_priority: list[bool] = field(default_factory=list)  # per node; empty: all normal
     unit_scale: int = 1  # instance units per unit of the source (10 for DIMACS-scaled benchmarks)
+    # Vehicle types' own start/end points: the last nodes, never visited, only left from or driven to.
+    extra_depots: int = 0
 
     @property
     def size(self) -> int:
         return len(self.node_ids)
+
+    @property
+    def stop_nodes(self) -> range:
+        """The nodes to be served (1..n); node 0 and the own depot points after them are not stops."""
+        return range(1, self.size - self.extra_depots)
+
+    def is_stop(self, node: int) -> bool:
+        return 1 <= node < self.size - self.extra_depots
+
+    def start_node(self, vehicle_type: int = 0) -> int:
+        return self.vehicle_types[vehicle_type].start_depot
+
+    def end_node(self, vehicle_type: int = 0) -> int:
+        return self.vehicle_types[vehicle_type].end_depot
+
+    def path(self, visits: list[int], vehicle_type: int = 0) -> list[int]:
+        """The route's nodes from its start depot through ``visits`` to its end depot."""
+        return [self.start_node(vehicle_type), *visits, self.end_node(vehicle_type)]
 
     @property
     def vehicles(self) -> int:
@@ -100,8 +122,12 @@ class VrptwInstance:
         longest = int(finite.max()) if finite.size else 0
         horizon = self.shift_end - self.shift_start
         fixed = max(t.fixed_cost for t in self.vehicle_types)
+        # A break a route did not need before may now fall inside it: one more break of paid time.
+        rest = max(t.break_duration for t in self.vehicle_types)
         bound = (
-            self.travel_cost * 2 * longest + self.duration_cost * (2 * longest + max(self.service) + horizon) + fixed
+            self.travel_cost * 2 * longest
+            + self.duration_cost * (2 * longest + max(self.service) + horizon + rest)
+            + fixed
         )
         return 2 * bound + 1
 
@@ -126,18 +152,24 @@ class ObjectiveWeights:
 def instance_from_stops(
     fleet: Fleet, stops: list[Stop], matrix: TravelMatrix, weights: ObjectiveWeights | None = None
 ) -> VrptwInstance:
-    """Seconds throughout; a stop without a window may be served any time in the shift."""
-    if matrix.size != len(stops) + 1:
+    """Seconds throughout; a stop without a window may be served any time in the shift.
+
+    The matrix is node 0 the depot, nodes 1..n the stops, then (only when the fleet has them) the vehicle
+    types' own start/end points by their ``depot:<type>:start|end`` ids (``Fleet.depot_points``).
+    """
+    n = len(stops) + 1
+    if matrix.size < n:
         raise ValueError(f"matrix has {matrix.size} nodes for {len(stops)} stops plus a depot")
-    weights = weights or ObjectiveWeights()
-    unsupported = [t.name for t in fleet.vehicle_types if t.start_lat is not None or t.end_lat is not None or t.break_]
-    if unsupported:
-        # Accepted and validated in fleet files and config, but not yet scheduled: refuse rather than plan
-        # routes that silently ignore a depot or a driver's break.
+    extra = list(matrix.node_ids[n:])
+    wanted = [node_id for node_id, _ in fleet.depot_points()]
+    missing = [w for w in wanted if w not in extra]
+    if missing or len(extra) != len(set(extra)) or not set(extra) <= set(wanted):
         raise FleetError(
-            f"vehicle types {', '.join(unsupported)} have their own start/end depot or a driver break, which this "
-            "planner does not schedule yet; leave those columns blank"
+            f"the travel matrix has {len(extra)} nodes after the stops ({', '.join(extra) or 'none'}) but the fleet's "
+            f"own start/end points are {', '.join(wanted) or 'none'}; rebuild it with the fleet's points"
         )
+    node_of = {node_id: n + k for k, node_id in enumerate(extra)}
+    weights = weights or ObjectiveWeights()
     travel_cost, duration_cost = weights.scaled()
     duration = np.where(np.isfinite(matrix.duration_s), np.rint(matrix.duration_s), UNREACHABLE)
     shift_start = fleet.shift_start_min * 60
@@ -156,22 +188,30 @@ def instance_from_stops(
                 fixed_cost=fixed,
                 break_window=(t.break_.earliest_min * 60, t.break_.latest_min * 60) if t.break_ else None,
                 break_duration=t.break_.minutes * 60 if t.break_ else 0,
+                start_depot=node_of[t.start_node_id] if t.start_node_id else 0,
+                end_depot=node_of[t.end_node_id] if t.end_node_id else 0,
             )
         )
     if weights.vehicles_first:
         # A vehicle must cost more than any plan's whole travel and paid time could save.
         bound = (travel_cost + duration_cost) * (shift_end - shift_start) * (fleet.vehicles + 1)
-        specs = [VehicleSpec(**{**s.__dict__, "fixed_cost": bound + s.fixed_cost}) for s in specs]
+        specs = [replace(s, fixed_cost=bound + s.fixed_cost) for s in specs]
+    depots = [0] * len(extra)  # own depot points: no demand, no service, open all shift
     return VrptwInstance(
         node_ids=list(matrix.node_ids),
         travel=duration.astype(np.int64),
         distance=np.nan_to_num(matrix.distance_m, nan=0.0, posinf=0.0),
-        demand=[0] + [s.demand for s in stops],
-        service=[0] + [s.service_time_min * 60 for s in stops],
-        tw_open=[shift_start] + [s.tw_start_min * 60 if s.tw_start_min is not None else shift_start for s in stops],
-        tw_close=[shift_end] + [s.tw_end_min * 60 if s.tw_end_min is not None else shift_end for s in stops],
+        demand=[0] + [s.demand for s in stops] + depots,
+        service=[0] + [s.service_time_min * 60 for s in stops] + depots,
+        tw_open=[shift_start]
+        + [s.tw_start_min * 60 if s.tw_start_min is not None else shift_start for s in stops]
+        + [shift_start] * len(extra),
+        tw_close=[shift_end]
+        + [s.tw_end_min * 60 if s.tw_end_min is not None else shift_end for s in stops]
+        + [shift_end] * len(extra),
         vehicle_types=specs,
         travel_cost=travel_cost,
         duration_cost=duration_cost,
-        high_priority=[False] + [s.priority == "high" for s in stops],
+        high_priority=[False] + [s.priority == "high" for s in stops] + [False] * len(extra),
+        extra_depots=len(extra),
     )

@@ -53,7 +53,7 @@ def solve_vrptw(
     engine = choose_engine(inst, settings)
     if engine == "pyvrp" and inst.has_breaks:
         raise ValueError("the pyvrp engine cannot plan driver breaks; use engine auto or ortools")
-    nodes = list(range(1, inst.size)) if candidates is None else sorted(candidates)
+    nodes = list(inst.stop_nodes) if candidates is None else sorted(candidates)
     if not nodes:
         return SolverResult(
             routes=[],
@@ -68,9 +68,9 @@ def solve_vrptw(
     run = solve_pyvrp if engine == "pyvrp" else solve_ortools
     result = run(inst, settings, nodes, monitor)
     # Unreachable legs were capped for the engines; a plan must never use one.
-    for visits in result.routes:
-        legs = zip([0] + visits, visits + [0], strict=True)
-        if any(inst.travel[a, b] >= UNREACHABLE for a, b in legs):
+    for visits, vehicle_type in zip(result.routes, result.route_types, strict=True):
+        path = inst.path(visits, vehicle_type)
+        if any(inst.travel[a, b] >= UNREACHABLE for a, b in zip(path, path[1:], strict=False)):
             raise RuntimeError(f"the {engine} engine used an unreachable leg")
     if progress is not None:
         progress(monitor.snapshot())

@@ -3,6 +3,11 @@
 Every stop is an optional visit with a large penalty and the first solution is built by parallel cheapest
 insertion: PATH_CHEAPEST_ARC with mandatory visits returns nothing at all on tight windows (Solomon R101 and
 RC101, see shared/notes/vrp_solvers.md), while this set-up always returns a plan, dropping what it must.
+
+Each vehicle starts and ends at its type's depot nodes (``RoutingIndexManager`` with per-vehicle starts and
+ends). A driver break is a mandatory fixed-duration interval in its window that may not overlap a visit
+(service time) and stretches the slack of the arc it falls in; OR-Tools lets it fall before the start or
+after the end of a route, which is the off-the-road break ``route_schedule`` allows too.
 """
 
 from __future__ import annotations
@@ -35,8 +40,13 @@ def solve_ortools(
     inst: VrptwInstance, settings: SolverSettings, nodes: list[int], monitor: SearchMonitor
 ) -> SolverResult:
     """Solve over ``nodes`` (the stops worth offering; never empty)."""
-    # The model only sees the depot and the candidate stops; local index k maps back to node ``index_map[k]``.
-    index_map = [0] + nodes
+    # The model sees the candidate stops and the depots some vehicle uses (an unused main depot would be a
+    # visit like any other); local index k maps back to node ``index_map[k]``.
+    depots = {d for t in inst.vehicle_types for d in (t.start_depot, t.end_depot)}
+    main = [0] if 0 in depots else []
+    index_map = main + nodes + sorted(depots - {0})
+    local = {node: k for k, node in enumerate(index_map)}
+    first = len(main)  # local index of the first stop
     sub = np.ix_(index_map, index_map)
     travel = inst.travel[sub]
     service = np.array([inst.service[i] for i in index_map], dtype=np.int64)
@@ -45,7 +55,9 @@ def solve_ortools(
     vehicle_types = inst.vehicle_type_of()
     specs = [inst.vehicle_types[t] for t in vehicle_types]
 
-    manager = pywrapcp.RoutingIndexManager(len(index_map), len(vehicle_types), 0)
+    starts = [local[s.start_depot] for s in specs]
+    ends = [local[s.end_depot] for s in specs]
+    manager = pywrapcp.RoutingIndexManager(len(index_map), len(vehicle_types), starts, ends)
     routing = pywrapcp.RoutingModel(manager)
 
     arc_cost = routing.RegisterTransitMatrix((capped_travel * inst.travel_cost).tolist())
@@ -57,7 +69,7 @@ def solve_ortools(
     demand_cb = routing.RegisterUnaryTransitVector([int(inst.demand[i]) for i in index_map])
     routing.AddDimensionWithVehicleCapacity(demand_cb, 0, [int(s.capacity) for s in specs], True, "Load")
 
-    for k in range(1, len(index_map)):
+    for k in range(first, first + len(nodes)):
         node = index_map[k]
         index = manager.NodeToIndex(k)
         time_dim.CumulVar(index).SetRange(int(inst.tw_open[node]), int(inst.tw_close[node]))

@@ -13,7 +13,7 @@ from sgroute_assets.domain.route_plan import RoutePlan, plan_routes
 from sgroute_assets.domain.row_accounting import account_rows
 from sgroute_assets.domain.stop_overrides import find_sidecar
 from sgroute_assets.domain.stop_schema import ValidationReport
-from sgroute_assets.domain.travel_time import TravelMatrix
+from sgroute_assets.domain.travel_time import TravelMatrix, with_extra_nodes
 from sgroute_assets.domain.vrptw_instance import ObjectiveWeights
 from sgroute_assets.domain.vrptw_model import Progress
 from sgroute_assets.partitions import stop_files
@@ -24,6 +24,7 @@ from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.partition_records import replace_plan
 from sgroute_resources.solver_settings import RoutingSolver
 from sgroute_resources.stop_file_store import StopFileStore
+from sgroute_resources.travel_times import TravelTimes
 
 
 def _default_type(config: FleetConfig, matrix: TravelMatrix) -> VehicleType:
@@ -109,6 +110,25 @@ def fleet_from_config(
     return fleet, source
 
 
+def matrix_for_fleet(fleet: Fleet, matrix: TravelMatrix, travel_times: TravelTimes) -> TravelMatrix:
+    """The travel matrix with the vehicle types' own start/end points after the stops.
+
+    travel_time_matrix covers the depot and the stops; which types start or end elsewhere is only known here
+    (from the Launchpad's vehicle_types or the stop file's fleet file), so their legs are asked from the same
+    travel-time resource now, and the stop-to-stop cells stay the ones the matrix asset built and reported.
+    """
+    points = fleet.depot_points()
+    if not points:
+        return matrix
+
+    def build(ids, lats, lons, timing):
+        return travel_times.matrix(ids, lats, lons, depot_name=matrix.depot_name, timing=timing)
+
+    return with_extra_nodes(
+        matrix, [node for node, _ in points], [p.lat for _, p in points], [p.lon for _, p in points], build
+    )
+
+
 def objective_from_config(config: FleetConfig) -> ObjectiveWeights:
     if config.travel_weight < 0 or config.paid_time_weight < 0 or config.travel_weight + config.paid_time_weight == 0:
         raise dg.Failure(description="travel_weight and paid_time_weight must not be negative, nor both zero")
@@ -139,16 +159,26 @@ def route_plan(
     solver: RoutingSolver,
     app_db: AppDatabase,
     stop_file_store: StopFileStore,
+    travel_times: TravelTimes,
 ) -> dg.Output[RoutePlan]:
     """Routes from PyVRP or OR-Tools (optional visits, paid-time objective), verified before they are stored."""
     fleet, fleet_source = fleet_from_config(config, travel_time_matrix, stop_file_store, validated_stops.file)
     context.log.info(
         f"fleet from {fleet_source}: "
-        + ", ".join(f"{t.count} x {t.name} (capacity {t.capacity})" for t in fleet.vehicle_types)
+        + ", ".join(
+            f"{t.count} x {t.name} (capacity {t.capacity}"
+            + (f", break {t.break_.minutes} min" if t.break_ else "")
+            + (", own start/end" if t.start_lat is not None or t.end_lat is not None else "")
+            + ")"
+            for t in fleet.vehicle_types
+        )
     )
     located = geocoded_stops.located
     if [s.stop_ref for s in located] != travel_time_matrix.node_ids[1:]:
         raise dg.Failure(description="the travel matrix does not match the geocoded stops; re-materialise both")
+    matrix = matrix_for_fleet(fleet, travel_time_matrix, travel_times)
+    for node, point in fleet.depot_points():
+        context.log.info(f"{point.name} ({point.lat:.5f}, {point.lon:.5f}) is matrix node {node}")
     try:
         settings = solver.settings(config.solver_time_limit_s, config.solver_engine)
     except ValueError as exc:
@@ -157,7 +187,7 @@ def route_plan(
         plan = plan_routes(
             fleet,
             located,
-            travel_time_matrix,
+            matrix,
             settings,
             objective_from_config(config),
             progress=progress_logger(context.log),

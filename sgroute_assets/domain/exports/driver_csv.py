@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..fleet import DepotPoint
 from ..route_plan import Route, RoutePlan, clock
 from ._format import PLAN_COLUMNS, Cell, coord, csv_bytes, extra_columns, hhmm, plan_values, text, warnings_text
 
@@ -29,6 +30,7 @@ DRIVER_COLUMNS: tuple[str, ...] = (
 )
 
 DEPOT_REF = "DEPOT"
+BREAK_REF = "BREAK"  # the driver's break on the road: a row of its own, no seq, between the points it falls
 
 
 def time_window(tw_start_min: int | None, tw_end_min: int | None) -> str:
@@ -39,22 +41,31 @@ def time_window(tw_start_min: int | None, tw_end_min: int | None) -> str:
 
 
 def driver_rows(plan: RoutePlan, route: Route, extras: list[str] | None = None) -> list[tuple[Cell, ...]]:
-    """Depot departure as seq 0 and the return as the last seq, so the sheet covers the whole shift.
+    """Depot departure as seq 0 and the return as the last seq, so the sheet covers the whole shift; the
+    route's own start/end depot when its vehicle type has one, and its break as a BREAK row where it falls.
 
     "eta" is when the driver arrives; with a window not yet open, "wait_min" says how long until service starts.
     """
-    fleet = plan.fleet
     extras = extras or []
     on_plan = (route.vehicle_id, route.vehicle_name, *plan_values(plan))
-    depot_lat, depot_lon = coord(fleet.depot_lat), coord(fleet.depot_lon)
     blank_extras = ("",) * len(extras)
 
-    def depot_row(seq: int, at: str, leaves: str) -> tuple[Cell, ...]:
-        return (seq, at, "", "", leaves, "", DEPOT_REF, fleet.depot_name, "", "", "", "", "", "", "", depot_lat,
-                depot_lon, *on_plan, *blank_extras)  # fmt: skip
+    def row(cells: tuple[Cell, ...], lat: Cell = "", lon: Cell = "") -> tuple[Cell, ...]:
+        """A depot or break row: its first cells, blanks, then lat/lon and the plan's columns."""
+        blanks = ("",) * (len(DRIVER_COLUMNS) - len(on_plan) - len(cells) - 2)
+        return (*cells, *blanks, lat, lon, *on_plan, *blank_extras)
 
-    rows: list[tuple[Cell, ...]] = [depot_row(0, "", clock(route.start_s))]
-    for visit in route.visits:
+    def depot_row(seq: int, at: str, leaves: str, depot: DepotPoint) -> tuple[Cell, ...]:
+        return row((seq, at, "", "", leaves, "", DEPOT_REF, depot.name), coord(depot.lat), coord(depot.lon))
+
+    def break_row() -> tuple[Cell, ...]:
+        start, end = clock(route.break_start_s), clock(route.break_end_s)
+        return row(("", start, "", start, end, "", BREAK_REF, f"Driver break ({route.break_s // 60} min)"))
+
+    rows: list[tuple[Cell, ...]] = [depot_row(0, "", clock(route.start_s), plan.start_point(route))]
+    for k, visit in enumerate(route.visits):
+        if route.break_after == k and route.break_start_s is not None:
+            rows.append(break_row())
         stop = visit.stop
         rows.append(
             (
@@ -79,7 +90,9 @@ def driver_rows(plan: RoutePlan, route: Route, extras: list[str] | None = None) 
                 *(stop.extra.get(name, "") for name in extras),
             )
         )
-    rows.append(depot_row(len(route.visits) + 1, clock(route.end_s), ""))
+    if route.break_after == len(route.visits) and route.break_start_s is not None:
+        rows.append(break_row())
+    rows.append(depot_row(len(route.visits) + 1, clock(route.end_s), "", plan.end_point(route)))
     return rows
 
 

@@ -248,6 +248,15 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
         f"{len(route.visits)} stops · load {route.load}/{plan.fleet.capacity} · "
         f"depart {clock(route.start_s)} · back {clock(route.end_s)} · {route.distance_m / 1000:.1f} km"
     )
+    if route.break_start_s is not None:
+        summary += f" · break {clock(route.break_start_s)}–{clock(route.break_end_s)}"
+    start_at, end_at = plan.start_point(route), plan.end_point(route)
+    where = (
+        f"Start and finish at {clip(start_at.name, 120)}"
+        if start_at == end_at
+        else f"Start at {clip(start_at.name, 60)} ({start_at.lat:.5f}, {start_at.lon:.5f}), "
+        f"finish at {clip(end_at.name, 60)} ({end_at.lat:.5f}, {end_at.lon:.5f})"
+    )
     day = day_label(plan.plan_date)
     rows: list[list[Flowable | str]] = [
         [
@@ -262,7 +271,21 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
             _p("Notes", head),
         ]
     ]
-    for visit in route.visits:
+    break_at = route.break_after if route.break_start_s is not None else None
+    break_cells = [
+        "",
+        clock(route.break_start_s or 0),
+        "",
+        f"{clock(route.break_start_s or 0)}–{clock(route.break_end_s or 0)}",
+        "",
+        Paragraph("Break", cell),
+        Paragraph(escape(f"Driver break, {route.break_s // 60} min"), cell),
+        "",
+        "",
+    ]
+    for k, visit in enumerate(route.visits):
+        if break_at == k:
+            rows.append(list(break_cells))
         stop = visit.stop
         address = _lines([stop.address, f"S{stop.postal_code}" if stop.postal_code else None])
         contact = _lines([stop.contact_name, readable_phone(stop.phone)])
@@ -285,6 +308,8 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
                 Paragraph(notes, cell),
             ]
         )
+    if break_at is not None and break_at == len(route.visits):
+        rows.append(list(break_cells))
     widths = [8 * mm, 11 * mm, 11 * mm, 22 * mm, 20 * mm, 20 * mm, 0.0, 28 * mm, 30 * mm]
     widths[6] = FRAME_WIDTH - sum(widths)
     table = _table(rows, widths)
@@ -306,10 +331,7 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
         Paragraph(f"Vehicle {escape(vehicle_label(route))}" + (f" · {escape(day)}" if day else ""), heading),
         Paragraph(escape(summary), sheet["BodyText"]),
         Paragraph(
-            escape(
-                f"Start and finish at {clip(plan.fleet.depot_name, 120)}. ETA is when you arrive; "
-                "wait is the time until the window opens."
-            ),
+            escape(f"{where}. ETA is when you arrive; wait is the time until the window opens."),
             sheet["Small"],
         ),
         Spacer(1, 3 * mm),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..route_plan import RoutePlan, clock
 from ._format import PLAN_COLUMNS, coord, csv_bytes, extra_columns, hhmm, plan_values, text, warnings_text
+from .driver_csv import BREAK_REF
 
 PLANNER_COLUMNS: tuple[str, ...] = (
     "vehicle",
@@ -32,14 +33,24 @@ PLANNER_COLUMNS: tuple[str, ...] = (
 
 
 def planner_csv(plan: RoutePlan) -> bytes:
-    """One row per served visit. "eta" is the arrival (what a customer sees); service may start later, after
-    waiting for the window to open. Columns the planner added to the stop file follow the fixed ones."""
+    """One row per served visit, and a BREAK row where a driver's break falls. "eta" is the arrival (what a
+    customer sees); service may start later, after waiting for the window to open. Columns the planner added
+    to the stop file follow the fixed ones."""
     stops = [v.stop for r in plan.routes for v in r.visits]
     extras = extra_columns(stops)
     on_plan = plan_values(plan)
     rows = []
+    blank_tail = ("",) * (len(PLANNER_COLUMNS) - len(PLAN_COLUMNS) - 12) + tuple(on_plan) + ("",) * len(extras)
     for route in plan.routes:
-        for visit in route.visits:
+        # The driver's break taken on the road: a BREAK row (no sequence) where it falls among the visits.
+        at = route.break_after if route.break_start_s is not None else None
+        start, end = clock(route.break_start_s or 0), clock(route.break_end_s or 0)
+        label = f"Driver break ({route.break_s // 60} min)"
+        break_row = (route.vehicle_id, route.vehicle_name, "", BREAK_REF, start, start, "", start, end, "", "", label,
+                     *blank_tail)  # fmt: skip
+        for k, visit in enumerate(route.visits):
+            if at == k:
+                rows.append(break_row)
             stop = visit.stop
             rows.append(
                 (
@@ -68,4 +79,6 @@ def planner_csv(plan: RoutePlan) -> bytes:
                     *(stop.extra.get(name, "") for name in extras),
                 )
             )
+        if at is not None and at == len(route.visits):
+            rows.append(break_row)
     return csv_bytes((*PLANNER_COLUMNS, *extras), rows)

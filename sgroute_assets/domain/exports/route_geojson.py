@@ -25,13 +25,13 @@ def _feature(geometry: dict[str, Any], properties: dict[str, Any]) -> Feature:
 
 
 def _route_line(plan: RoutePlan, route: Route) -> Feature:
-    """Straight legs depot -> stops -> depot: the plan knows the order, not the roads driven."""
-    depot = [round(plan.fleet.depot_lon, 6), round(plan.fleet.depot_lat, 6)]
-    path = [depot]
+    """Straight legs start depot -> stops -> end depot: the plan knows the order, not the roads driven."""
+    start, end = plan.start_point(route), plan.end_point(route)
+    path = [[round(start.lon, 6), round(start.lat, 6)]]
     for visit in route.visits:
         if visit.stop.lat is not None and visit.stop.lon is not None:
             path.append([round(visit.stop.lon, 6), round(visit.stop.lat, 6)])
-    path.append(depot)
+    path.append([round(end.lon, 6), round(end.lat, 6)])
     return _feature(
         {"type": "LineString", "coordinates": path},
         {
@@ -42,6 +42,14 @@ def _route_line(plan: RoutePlan, route: Route) -> Feature:
             "stops": len(route.visits),
             "distance_km": round(route.distance_m / 1000, 2),
             "duration_min": round(route.duration_s / 60, 1),
+            "start": clock(route.start_s),
+            "end": clock(route.end_s),
+            "start_depot": start.name,
+            "end_depot": end.name,
+            # The driver's break on the road, after this many visits (null: none on this route).
+            "break_start": None if route.break_start_s is None else clock(route.break_start_s),
+            "break_end": None if route.break_end_s is None else clock(route.break_end_s),
+            "break_after_stops": route.break_after if route.break_start_s is not None else None,
         },
     )
 
@@ -52,6 +60,10 @@ def route_geojson(plan: RoutePlan) -> dict[str, Any]:
     features: list[Feature] = [_route_line(plan, route) for route in plan.routes]
     depot = _feature(_point(fleet.depot_lat, fleet.depot_lon), {"kind": "depot", "name": fleet.depot_name})
     features.append(depot)
+    # Vehicle types' own start/end points that some route uses, as depots of their own.
+    own = {p for r in plan.routes for p in (plan.start_point(r), plan.end_point(r))} - {fleet.depot}
+    for point in sorted(own, key=lambda p: p.name):
+        features.append(_feature(_point(point.lat, point.lon), {"kind": "depot", "name": point.name}))
     for route in plan.routes:
         color = vehicle_color(route.vehicle)
         for visit in route.visits:

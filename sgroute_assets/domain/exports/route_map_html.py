@@ -82,6 +82,7 @@ def _stop_rows(stop: Stop) -> list[tuple[str, object]]:
 
 def _bounds(plan: RoutePlan) -> list[list[float]]:
     points = [(plan.fleet.depot_lat, plan.fleet.depot_lon)]
+    points += [(p.lat, p.lon) for r in plan.routes for p in (plan.start_point(r), plan.end_point(r))]
     stops = [v.stop for r in plan.routes for v in r.visits] + [d.stop for d in plan.dropped]
     points += [(s.lat, s.lon) for s in stops if s.lat is not None and s.lon is not None]
     lats, lons = [p[0] for p in points], [p[1] for p in points]
@@ -102,9 +103,10 @@ def route_map_html(plan: RoutePlan, *, title: str | None = None) -> bytes:
         color = vehicle_color(route.vehicle)
         label = f"{vehicle_label(route)} · {len(route.visits)} stops · {route.distance_m / 1000:.1f} km"
         group = folium.FeatureGroup(name=f'<span style="color:{color}">&#9632;</span> {_e(label)}')
-        path = [(fleet.depot_lat, fleet.depot_lon)]
+        start, end = plan.start_point(route), plan.end_point(route)
+        path = [(start.lat, start.lon)]
         path += [(v.stop.lat, v.stop.lon) for v in route.visits if v.stop.lat is not None and v.stop.lon is not None]
-        path.append((fleet.depot_lat, fleet.depot_lon))
+        path.append((end.lat, end.lon))
         folium.PolyLine(path, color=color, weight=4, opacity=0.85, tooltip=_e(route.vehicle_id),
                         class_name=f"sgr-route sgr-route-{route.vehicle_id}").add_to(group)  # fmt: skip
         for v in route.visits:
@@ -154,6 +156,12 @@ def route_map_html(plan: RoutePlan, *, title: str | None = None) -> bytes:
         tooltip=_e(f"depot · {fleet.depot_name}"),
         popup=folium.Popup(_popup_table([("depot", fleet.depot_name), ("shift", shift_text(plan))]), max_width=300),
     ).add_to(fmap)
+    # Vehicle types' own start/end points some route uses: depot markers of their own.
+    own = {p for r in plan.routes for p in (plan.start_point(r), plan.end_point(r))} - {fleet.depot}
+    for point in sorted(own, key=lambda p: p.name):
+        popup = folium.Popup(_popup_table([("depot", point.name)]), max_width=300)
+        folium.Marker([point.lat, point.lon], icon=depot_icon, tooltip=_e(f"depot · {point.name}"),
+                      popup=popup).add_to(fmap)  # fmt: skip
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds(_bounds(plan))
     fmap.get_root().header.add_child(Element(_STYLE))
@@ -169,7 +177,12 @@ def _legend(plan: RoutePlan, title: str) -> str:
         lines.append(
             f'<div class="sgr-legend-route"><span class="sgr-swatch" style="background:{color}"></span>'
             f"{_e(vehicle_label(route))} · {len(route.visits)} stops · {clock(route.start_s)}-{clock(route.end_s)}"
-            "</div>"
+            + (
+                f" · break {clock(route.break_start_s)}-{clock(route.break_end_s)}"
+                if route.break_start_s is not None
+                else ""
+            )
+            + "</div>"
         )
     lines.append(
         f'<div><span class="sgr-swatch" style="background:{DEPOT_COLOR}"></span>D = depot · '
