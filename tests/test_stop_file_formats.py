@@ -219,6 +219,8 @@ def test_a_workbook_of_several_sheets_goes_through_the_real_assets(local_env, tm
         stops_meta = instance.get_latest_materialization_event(dg.AssetKey("stops")).asset_materialization.metadata
         assert stops_meta["sheets"].value == "North (4 rows), South (2 rows)"
         assert "sheet 'Notes'" in stops_meta["reading_notes"].value
+        validated = instance.get_latest_materialization_event(dg.AssetKey("validated_stops")).asset_materialization
+        assert "| North | 7 | N4 | demand | error | formula =SUM(2,3)" in validated.metadata["report"].value
 
 
 HOSTILE = "1 | 2 Road <img src=x onerror=alert(1)>\nline two"

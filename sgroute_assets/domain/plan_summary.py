@@ -153,13 +153,20 @@ def validation_markdown(report: ValidationReport, limit: int = 200) -> str:
     if not issues:
         lines.append("No problems found.")
         return "\n".join(lines)
-    issues.sort(key=lambda pair: (pair[0].row or 0, pair[1]))
-    refs = {r.row: r.stop_ref for r in report.rows}
-    lines += md_table(
-        ["row", "stop_ref", "column", "kind", "problem"],
-        [[i.row or "", refs.get(i.row or -1), i.column, kind, i.message] for i, kind in issues[:limit]],
-        right=("row",),
-    )
+    # In a workbook of several sheets a row number alone is ambiguous: rows are keyed and shown with their sheet.
+    sheets = [s for s in dict.fromkeys(r.sheet for r in report.rows) if s]
+    order = {s: n for n, s in enumerate(sheets)}
+    issues.sort(key=lambda pair: (order.get(pair[0].sheet, -1), pair[0].row or 0, pair[1]))
+    refs = {(r.sheet, r.row): r.stop_ref for r in report.rows}
+    table = [[i.row or "", refs.get((i.sheet, i.row)), i.column, kind, i.message] for i, kind in issues[:limit]]
+    if sheets:
+        lines += md_table(
+            ["sheet", "row", "stop_ref", "column", "kind", "problem"],
+            [[i.sheet or "", *cells] for (i, _), cells in zip(issues[:limit], table, strict=True)],
+            right=("row",),
+        )
+    else:
+        lines += md_table(["row", "stop_ref", "column", "kind", "problem"], table, right=("row",))
     if len(issues) > limit:
         lines.append(f"\n... and {len(issues) - limit} more problems (see the validation report export).")
     return "\n".join(lines)
