@@ -40,9 +40,7 @@ class BodylessLocalStore(LocalStopFileStore):
 
 def local_store(tmp_path: Path, cls: type[LocalStopFileStore] = LocalStopFileStore) -> LocalStopFileStore:
     (tmp_path / "inbox").mkdir(exist_ok=True)
-    return cls(
-        inbox=str(tmp_path / "inbox"), exports_dir=str(tmp_path / "exports"), quarantine_dir=str(tmp_path / "q")
-    )
+    return cls(inbox=str(tmp_path / "inbox"), exports_dir=str(tmp_path / "exports"), quarantine_dir=str(tmp_path / "q"))
 
 
 def tick(instance, store, app_db, cursor=None) -> dg.SensorResult:
