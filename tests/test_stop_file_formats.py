@@ -269,3 +269,18 @@ def test_pipes_html_and_newlines_in_stop_fields_do_not_break_metadata_markdown(l
         summary = instance.get_latest_materialization_event(dg.AssetKey("route_plan")).asset_materialization
         assert "Ann \\| &lt;b&gt;boss&lt;/b&gt;" in summary.metadata["summary"].value
         assert checked >= 6
+
+
+def test_the_cli_names_sheets_and_what_was_not_read(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = tmp_path / "week12.xlsx"
+    path.write_bytes(workbook({"North": NORTH, "Notes": NOTES, "South": SOUTH}))
+    sgroute = Path(sys.executable).with_name("sgroute")
+    proc = subprocess.run([str(sgroute), "validate", str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "file warning: week12.xlsx: sheet 'Notes' has no stop_ref column" in proc.stdout
+    assert "North!7  N4" in proc.stdout and "South!3  S2" in proc.stdout
+    assert "formula =SUM(2,3) (cell D7) has no saved value" in proc.stdout

@@ -24,10 +24,13 @@ def _print_table(report: ValidationReport) -> None:
     )
     for issue in report.file_errors:
         print(f"  file: {issue.message}")
+    for notice in report.file_warnings:  # a sheet not read, a title row skipped: never silent
+        print(f"  file warning: {notice.describe()}")
     header = f"{'row':>5}  {'stop_ref':<16} {'status':<8} {'window':<11} {'postal':<7} details"
     print(header)
     print("-" * len(header))
     for r in report.rows:
+        row = f"{r.sheet}!{r.row}" if r.sheet else r.row  # a workbook of several sheets: Excel's Sheet!row
         if r.valid and r.stop is not None:
             s = r.stop
             window = (
@@ -37,12 +40,10 @@ def _print_table(report: ValidationReport) -> None:
             if r.warnings:
                 where += "  WARNING " + "; ".join(f"{w.column or 'row'}: {w.message}" for w in r.warnings)
             status = "warning" if r.warnings else "ok"
-            print(
-                f"{r.row:>5}  {(r.stop_ref or '')[:16]:<16} {status:<8} {window:<11} {s.postal_code or '':<7} {where}"
-            )
+            print(f"{row:>5}  {(r.stop_ref or '')[:16]:<16} {status:<8} {window:<11} {s.postal_code or '':<7} {where}")
         else:
             details = "; ".join(f"{e.column or 'row'}: {e.message}" for e in r.errors)
-            print(f"{r.row:>5}  {(r.stop_ref or '')[:16]:<16} {'INVALID':<8} {'':<11} {'':<7} {details}")
+            print(f"{row:>5}  {(r.stop_ref or '')[:16]:<16} {'INVALID':<8} {'':<11} {'':<7} {details}")
 
 
 def validate_path(path: Path) -> ValidationReport | None:
