@@ -275,12 +275,21 @@ def _open_workbook(name: str, data: bytes, *, data_only: bool):
 
 
 def _sheet_grid(ws) -> tuple[Grid, dict[tuple[int, int], str]]:
-    """Every row as text, and the cells (row, column index) showing an Excel error instead of a value."""
+    """Every row as text, and the cells (row, column index) showing an Excel error instead of a value.
+
+    A sheet without a stop header in its first HEADER_SEARCH_ROWS non-blank rows is read no further.
+    """
     grid: Grid = []
     problems: dict[tuple[int, int], str] = {}
+    non_blank, header_seen = 0, False
     for row in ws.iter_rows():
         cells = [_excel_cell_text(c.value, getattr(c, "number_format", None)) for c in row]
         row_number = next((c.row for c in row if getattr(c, "row", None)), len(grid) + 1)
+        if not header_seen and any(c.strip() for c in cells):
+            if non_blank >= HEADER_SEARCH_ROWS:
+                break  # not a stop sheet (a lookup table, say): its first rows are all a warning needs
+            non_blank += 1
+            header_seen = is_stop_header(cells)
         for i, c in enumerate(row):
             if getattr(c, "data_type", None) == "e":
                 problems[(row_number, i)] = (

@@ -75,11 +75,6 @@ class Stop:
     sheet: str | None = None  # the worksheet of ``row``, when the workbook has more than one
 
     @property
-    def location(self) -> str:
-        """Where a planner finds the stop: "row 7", or "sheet 'North', row 7" in a workbook of several sheets."""
-        return f"sheet '{self.sheet}', row {self.row}" if self.sheet else f"row {self.row}"
-
-    @property
     def has_coordinates(self) -> bool:
         return self.lat is not None and self.lon is not None
 
