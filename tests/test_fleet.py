@@ -486,3 +486,16 @@ def read_driver_csv(data: bytes) -> list[dict[str, str]]:
     import io
 
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def test_a_stop_only_the_break_keeps_off_is_dropped_for_the_break():
+    # Served 12:00-12:10 at the latest, while the only driver must start a 30 min break between 12:00 and 12:05:
+    # the stop and the break cannot both happen. A second type without a break could serve it.
+    stop = Stop("LUNCH", 2, lat=1.336, lon=103.889, service_time_min=10, tw_start_min=12 * 60, tw_end_min=12 * 60 + 10)
+    van = VehicleType("Van", 1, 10, 8 * 60, 18 * 60, 600, 30.0, break_=VehicleBreak(12 * 60, 12 * 60 + 5, 30))
+    plan = plan_routes(Fleet(*DEPOT, types=(van,)), [stop], matrix_for([stop]), FAST)
+    assert [(d.stop.stop_ref, d.reason) for d in plan.dropped] == [("LUNCH", "driver_break")]
+    assert "30 min break" in plan.dropped[0].message
+    bike = VehicleType("Bike", 1, 10, 8 * 60, 18 * 60, 600, 30.0)
+    plan = plan_routes(Fleet(*DEPOT, types=(van, bike)), [stop], matrix_for([stop]), FAST)
+    assert not plan.dropped and plan.routes[0].vehicle_type == "Bike"

@@ -10,8 +10,10 @@ break start) or before it leaves (the route can leave once a break taken at the 
 then the route carries no break. Otherwise it is taken on the road, in the gap between two points of the
 route: the driver drives on until the window opens (or sets off after the break when it already has),
 breaks, and drives the rest of the leg, so the break pushes every later visit by whatever waiting does not
-absorb. Every gap is tried and the schedule that is back earliest, then leaves latest, then breaks earliest
-is kept; this is the same freedom OR-Tools' break intervals have, so its routes schedule here too.
+absorb. Every gap is tried (in O(n) together, from the earliest plain run) and the route that is back
+earliest is kept, with the break at its earliest start among those; leaving only after a break at the
+window's opening wins a tie. This is the same freedom OR-Tools' break intervals have, so its routes
+schedule here too.
 """
 
 from __future__ import annotations
@@ -112,7 +114,13 @@ def _late(inst: VrptwInstance, visits: list[int], times: RouteTimes, vehicle_typ
             return None
         return t
 
-    low, high, best = times.start, spec.shift_end, times
+    # Leaving later than the route's idle time (its duration beyond driving, service and the break) would
+    # have to make it end later; that bounds the search.
+    path = [spec.start_depot, *visits, spec.end_depot]
+    work = sum(int(inst.travel[a, b]) for a, b in zip(path, path[1:], strict=False)) + spec.break_duration
+    work += sum(int(inst.service[n]) for n in visits)
+    idle = max(0, times.end - times.start - work)
+    low, high, best = times.start, min(spec.shift_end, times.start + idle), times
     while low < high:
         mid = (low + high + 1) // 2
         found = keeps(mid)
@@ -123,6 +131,48 @@ def _late(inst: VrptwInstance, visits: list[int], times: RouteTimes, vehicle_typ
     return best
 
 
+def _gap_ranks(inst: VrptwInstance, visits: list[int], base: RouteTimes, vehicle_type: int) -> list[tuple]:
+    """(infeasible, end, break start, gap) of a break in each gap, all in O(n) from the earliest plain run.
+
+    A break in gap g delays the next service by some ``delay``; later visits absorb it with their waiting, so
+    it reaches visit i as ``delay`` minus the waiting in between. ``slack[j]`` is the most delay visit j can
+    take without any window from j on being missed, ``waits[j]`` the waiting after j that a delay can use.
+    """
+    spec = inst.vehicle_types[vehicle_type]
+    earliest, latest = spec.break_window
+    rest = spec.break_duration
+    k = len(visits)
+    close = [int(inst.tw_close[n]) for n in visits]
+    wait = [s - a for a, s in zip(base.arrival, base.service_start, strict=True)]
+    slack, waits = [0] * k, [0] * k
+    for i in range(k - 1, -1, -1):
+        slack[i] = close[i] - base.service_start[i]
+        if i + 1 < k:
+            slack[i] = min(slack[i], wait[i + 1] + slack[i + 1])
+            waits[i] = wait[i + 1] + waits[i + 1]
+    out = []
+    prefix_ok = True
+    prev = spec.start_depot
+    for g in range(k + 1):
+        clock = base.start if g == 0 else base.departure[g - 1]
+        b = max(earliest, clock)
+        node = visits[g] if g < k else spec.end_depot
+        if b <= latest:
+            arrive = clock + int(inst.travel[prev, node])
+            ready = b + rest if arrive <= b else arrive + rest
+            if g < k:
+                delay = max(ready, int(inst.tw_open[node])) - base.service_start[g]
+                ok = prefix_ok and delay <= slack[g]
+                end = base.end + max(0, delay - waits[g])
+            else:
+                ok, end = prefix_ok, ready
+            out.append((not (ok and end <= spec.shift_end), end, b, g))
+        if g < k:
+            prefix_ok = prefix_ok and base.service_start[g] <= close[g]
+            prev = node
+    return out
+
+
 def _violations(inst: VrptwInstance, visits: list[int], times: RouteTimes, vehicle_type: int) -> int:
     spec = inst.vehicle_types[vehicle_type]
     late = sum(1 for n, s in zip(visits, times.service_start, strict=True) if s > inst.tw_close[n])
@@ -131,35 +181,34 @@ def _violations(inst: VrptwInstance, visits: list[int], times: RouteTimes, vehic
 
 def schedule_route(inst: VrptwInstance, visits: list[int], vehicle_type: int = 0) -> RouteTimes:
     """The schedule a driver follows: earliest service, departure delayed by the waiting that can be removed,
-    the break (if the type has one) where it costs least. Infeasible orders still get their best times, so
-    callers can say what breaks."""
+    the break (if the type has one) where the route is back earliest, then at its earliest start. Infeasible
+    orders still get their best times, so callers can say what breaks."""
     spec = inst.vehicle_types[vehicle_type]
     if not visits:
         return RouteTimes(start=spec.shift_start, arrival=[], service_start=[], departure=[], end=spec.shift_start)
-    plain = _late(inst, visits, _forward(inst, visits, spec.shift_start, vehicle_type), vehicle_type)
+    base = _forward(inst, visits, spec.shift_start, vehicle_type)
+    plain = _late(inst, visits, base, vehicle_type)
     if spec.break_window is None:
         return plain
     earliest, latest = spec.break_window
-    off_road = plain.end <= latest or plain.start >= earliest + spec.break_duration
-    if off_road:
-        return plain
-    candidates = []
+    if plain.end <= latest or plain.start >= earliest + spec.break_duration:
+        return plain  # the break falls off the road: after the return or before leaving
+    ranked = sorted(_gap_ranks(inst, visits, base, vehicle_type))
     first = earliest + spec.break_duration
-    if first <= spec.shift_end:  # leave once a break at the window's opening is over
-        candidates.append(_late(inst, visits, _forward(inst, visits, first, vehicle_type), vehicle_type))
-    for gap in range(len(visits) + 1):
-        t = _forward(inst, visits, spec.shift_start, vehicle_type, gap)
-        if t is not None:
-            candidates.append(t)
-    if not candidates:  # the route leaves after the latest break start and before a break could end
+    if first <= spec.shift_end:
+        # Leave once a break at the window's opening is over: preferred on a tie (the driver is not yet out).
+        after = _late(inst, visits, _forward(inst, visits, first, vehicle_type), vehicle_type)
+        bad = _violations(inst, visits, after, vehicle_type) > 0
+        if not ranked or (bad, after.end) <= ranked[0][:2]:
+            return after
+    if not ranked:  # the route leaves after the latest break start and before a break could end
         return plain
-
-    def rank(t: RouteTimes) -> tuple[int, int]:
-        return _violations(inst, visits, t, vehicle_type), t.end
-
-    best_rank = min(rank(t) for t in candidates)
-    tied = [_late(inst, visits, t, vehicle_type) for t in candidates if rank(t) == best_rank]
-    return min(
-        tied,
-        key=lambda t: (-t.start, t.break_start is not None, t.break_start if t.break_start is not None else 0),
-    )
+    best = None
+    for rank in ranked:
+        if rank[:2] != ranked[0][:2]:
+            break
+        t = _late(inst, visits, _forward(inst, visits, spec.shift_start, vehicle_type, rank[3]), vehicle_type)
+        if t.end - t.start <= spec.max_route:
+            return t
+        best = best or t
+    return best
