@@ -12,7 +12,14 @@ alone:
 
 A matrix is n x n, so its memory is quadratic by nature; the figure that should stay flat is bytes per cell.
 Exports should be linear in stops.
-Run: .venv/bin/python benchmarks/memory_scaling.py [sizes...]   (default 1000 3000 5000; ~1-2 min on 2 cores)
+Run: .venv/bin/python benchmarks/memory_scaling.py [sizes...]   (default 1000 3000 5000; ~1 min on 2 cores)
+
+Measured 2026-12-01 on the shared 2-core dev machine (benchmarks/results/memory_scaling.txt):
+matrix 1,000 / 3,000 / 5,000 stops: 0.5 / 3.8 / 11.5 s, peak 75 / 321 / 846 MiB (about 36 bytes per cell from
+3,000 up: the two float64 matrices kept, 16 B, plus the asset's off-diagonal copy for its median and the
+model's temporaries); pickled 15 / 138 / 382 MiB. exports: 3.4 / 8.1 / 13.1 s, peak 66 / 83 / 113 MiB (time
+linear, memory sublinear). So the per-file limit of 3,000 stops keeps the matrix near 0.3 GiB; 50,000 stops
+would need ~85 GiB at the same bytes per cell.
 """
 
 from __future__ import annotations
