@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import shutil
 import time
@@ -9,9 +12,11 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
+import pypdf
 import pytest
 
 from sgroute_assets.definitions import defs
+from sgroute_assets.domain.exports import render_exports
 from sgroute_assets.domain.exports.driver_csv import BREAK_REF, driver_csvs
 from sgroute_assets.domain.exports.planner_csv import planner_csv
 from sgroute_assets.domain.fleet import DepotPoint, Fleet, FleetError, VehicleBreak, VehicleType
@@ -20,7 +25,7 @@ from sgroute_assets.domain.plan_feasibility import ClaimedRoute, check_plan
 from sgroute_assets.domain.route_plan import clock, plan_routes
 from sgroute_assets.domain.route_schedule import schedule_route
 from sgroute_assets.domain.stop_schema import Stop
-from sgroute_assets.domain.travel_time import estimate_matrix
+from sgroute_assets.domain.travel_time import LegTiming, estimate_matrix, with_extra_nodes
 from sgroute_assets.domain.vrptw_instance import ObjectiveWeights, VehicleSpec, VrptwInstance, instance_from_stops
 from sgroute_assets.domain.vrptw_model import SolverSettings
 from sgroute_resources.app_database import AppDatabase
@@ -479,12 +484,24 @@ def test_fleet_file_with_depots_and_breaks_through_route_plan(make_local_resourc
         assert rows[-1]["address"] == plan.end_point(route).name
         planner = [row for row in read_driver_csv(planner_csv(plan)) if row["stop_ref"] == BREAK_REF]
         assert len(planner) == len(with_break)
+        # The other timeline exports show the break and the route's own depots too.
+        files = render_exports(plan)
+        geo = json.loads(files["routes.geojson"])
+        line = next(f for f in geo["features"] if f["properties"].get("vehicle") == route.vehicle_id)
+        assert line["properties"]["break_start"] == clock(route.break_start_s)
+        assert line["properties"]["start_depot"] == plan.start_point(route).name
+        start = plan.start_point(route)
+        assert line["geometry"]["coordinates"][0] == [round(start.lon, 6), round(start.lat, 6)]
+        assert {"West start", "West end", "East start"} <= {
+            f["properties"]["name"] for f in geo["features"] if f["properties"]["kind"] == "depot"
+        }
+        pdf = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(files["driver_pack.pdf"])).pages)
+        assert "Driver break, 30 min" in pdf and f"Start at {start.name}" in " ".join(pdf.split())
+        html = files["route_map.html"].decode()
+        assert f"break {clock(route.break_start_s)}-{clock(route.break_end_s)}" in html and "depot · West start" in html
 
 
 def read_driver_csv(data: bytes) -> list[dict[str, str]]:
-    import csv
-    import io
-
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
 
 
@@ -499,3 +516,27 @@ def test_a_stop_only_the_break_keeps_off_is_dropped_for_the_break():
     bike = VehicleType("Bike", 1, 10, 8 * 60, 18 * 60, 600, 30.0)
     plan = plan_routes(Fleet(*DEPOT, types=(van, bike)), [stop], matrix_for([stop]), FAST)
     assert not plan.dropped and plan.routes[0].vehicle_type == "Bike"
+
+
+def test_extra_depot_nodes_keep_the_matrix_cells_and_come_from_the_same_source():
+    stops = lunch_stops()[:5]
+    base = matrix_for(stops)
+    base.duration_s[1, 2] = 1234.0  # as if OneMap had answered this pair: it must survive the extension
+    base.timing = LegTiming(480, 1080, service_min=(0, 10, 10, 10, 10, 10), tw_start_min=(None,) * 6,
+                            tw_end_min=(None,) * 6)  # fmt: skip
+    asked = []
+
+    def build(ids, lats, lons, timing):
+        asked.append((ids, timing))
+        return estimate_matrix(ids, lats, lons)
+
+    points = lunch_fleet().depot_points()
+    out = with_extra_nodes(base, [n for n, _ in points], [p.lat for _, p in points], [p.lon for _, p in points], build)
+    assert out.node_ids == base.node_ids + ["depot:Van:start", "depot:Van:end"]
+    assert out.duration_s[1, 2] == 1234.0 and np.array_equal(out.duration_s[:6, :6], base.duration_s)
+    fresh = estimate_matrix(out.node_ids, out.lats, out.lons)
+    assert np.array_equal(out.duration_s[6:, :], fresh.duration_s[6:, :])
+    assert np.array_equal(out.duration_s[:, 6:], fresh.duration_s[:, 6:])
+    ((ids, timing),) = asked
+    assert timing.service_min[-2:] == (0, 0) and len(timing.tw_end_min) == 8 and out.timing is base.timing
+    assert out.provenance["extra_nodes"]["nodes"] == ["depot:Van:start", "depot:Van:end"]
