@@ -35,8 +35,9 @@ _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _INTEGER = re.compile(r"^[+-]?\d+(?:\.0+)?$")
 MAX_STOP_REF_LENGTH = 100
 MAX_SERVICE_MIN = 24 * 60
-# Stops per file: the travel matrix and the solver grow with the square of the stops. 3,000 fits this
-# 2-core, few-GB machine with room to spare (benchmarks/memory_scaling.py); 50,000 asked for 18.6 GiB.
+# Stops per file: the travel matrix and the solver grow with the square of the stops. At 3,000 the matrix
+# peaks near 0.3 GiB and builds in ~4 s on this 2-core machine (benchmarks/memory_scaling.py); 5,000 took
+# 7.3 min and 3.3 GB end to end in issue 14, and 50,000 asked for 18.6 GiB.
 MAX_STOPS_ENV = "SGROUTE_MAX_STOPS"
 DEFAULT_MAX_STOPS = 3000
 
