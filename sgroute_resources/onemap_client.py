@@ -599,6 +599,9 @@ class OneMapSession:
         def stop(state: RetryCallState) -> bool:
             if state.attempt_number >= max(1, self.config.max_attempts):
                 return True
+            if self._tripped is not None:  # another thread found OneMap down meanwhile: no more attempts
+                stopped_by.append(f"stopped retrying: {self._tripped}")
+                return True
             left = call_end - time.monotonic()
             if state.upcoming_sleep + MIN_ATTEMPT_S <= left:
                 return False
