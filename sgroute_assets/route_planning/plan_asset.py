@@ -9,6 +9,7 @@ from sgroute_assets.domain.fleet import DEFAULT_TYPE_NAME, Fleet, FleetError, Ve
 from sgroute_assets.domain.fleet_file import FLEET_MARK, parse_fleet_file
 from sgroute_assets.domain.geocoding import GeocodedStops
 from sgroute_assets.domain.plan_feasibility import InfeasiblePlanError
+from sgroute_assets.domain.resequence import SequenceError, StopSequence, find_sequence, plan_with_sequence
 from sgroute_assets.domain.route_plan import RoutePlan, plan_routes
 from sgroute_assets.domain.row_accounting import account_rows
 from sgroute_assets.domain.stop_overrides import find_sidecar
@@ -110,6 +111,32 @@ def fleet_from_config(
     return fleet, source
 
 
+def sequence_for_plan(
+    config: FleetConfig,
+    fleet: Fleet,
+    validated: ValidationReport,
+    geocoded: GeocodedStops,
+    store: StopFileStore | None,
+) -> StopSequence | None:
+    """The planner's fixed routes: the Launchpad's ``sequence``, else ``<stop file>.sequence.csv``, else None.
+
+    A sequence with problems fails the run with all of them, like a fleet file: half a planner's order is
+    not what they asked for."""
+    not_routable = {r.stop_ref: "invalid row" for r in validated.invalid_rows if r.stop_ref}
+    not_routable |= {g.stop.stop_ref: g.reason or "not located" for g in geocoded.needs_attention}
+    sequence = find_sequence(
+        store,
+        validated.file,
+        fleet,
+        [s.stop_ref for s in geocoded.located],
+        not_routable,
+        [(r.vehicle, list(r.stops)) for r in config.sequence],
+    )
+    if sequence is not None and sequence.issues:
+        raise dg.Failure(description="sequence problems:\n" + "\n".join(f"- {i}" for i in sequence.issues[:50]))
+    return sequence
+
+
 def matrix_for_fleet(fleet: Fleet, matrix: TravelMatrix, travel_times: TravelTimes) -> TravelMatrix:
     """The travel matrix with the vehicle types' own start/end points after the stops.
 
@@ -183,15 +210,32 @@ def route_plan(
         settings = solver.settings(config.solver_time_limit_s, config.solver_engine)
     except ValueError as exc:
         raise dg.Failure(description=f"solver settings: {exc}") from None
+    sequence = sequence_for_plan(config, fleet, validated_stops, geocoded_stops, stop_file_store)
     try:
-        plan = plan_routes(
-            fleet,
-            located,
-            matrix,
-            settings,
-            objective_from_config(config),
-            progress=progress_logger(context.log),
-        )
+        if sequence is not None:
+            context.log.info(
+                f"fixed routes from {sequence.source}: " + ", ".join(f.slot.label for f in sequence.routes)
+            )
+            plan = plan_with_sequence(
+                fleet,
+                located,
+                matrix,
+                sequence.routes,
+                settings,
+                objective_from_config(config),
+                progress=progress_logger(context.log),
+            )
+        else:
+            plan = plan_routes(
+                fleet,
+                located,
+                matrix,
+                settings,
+                objective_from_config(config),
+                progress=progress_logger(context.log),
+            )
+    except SequenceError as exc:
+        raise dg.Failure(description="sequence problems:\n" + "\n".join(f"- {p}" for p in exc.problems[:50])) from None
     except FleetError as exc:
         raise dg.Failure(description=f"fleet settings: {exc}") from None
     except InfeasiblePlanError as exc:
@@ -215,4 +259,11 @@ def route_plan(
         replace_plan(session, context.partition_key, plan)
     for d in plan.dropped:
         context.log.info(f"dropped {d.stop.stop_ref} (row {d.stop.row}): {d.reason}: {d.message}")
-    return dg.Output(plan, data_version=dg.DataVersion(plan.plan_id), metadata=plan_metadata(plan))
+    for line in plan.violations:
+        context.log.warning(f"fixed route: {line}")
+    metadata = plan_metadata(
+        plan,
+        fixed_routes=[f.slot.label for f in sequence.routes] if sequence is not None else None,
+        sequence_source=sequence.source if sequence is not None else None,
+    )
+    return dg.Output(plan, data_version=dg.DataVersion(plan.plan_id), metadata=metadata)

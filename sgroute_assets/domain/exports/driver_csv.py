@@ -20,6 +20,7 @@ DRIVER_COLUMNS: tuple[str, ...] = (
     "phone",
     "notes",
     "warnings",
+    "violations",  # what a planner-fixed order breaks here (domain/resequence.py); blank on optimised routes
     "demand",
     "service_time_min",
     "lat",
@@ -82,6 +83,7 @@ def driver_rows(plan: RoutePlan, route: Route, extras: list[str] | None = None) 
                 text(stop.phone),
                 text(stop.notes),
                 warnings_text(stop),
+                "; ".join(visit.violations),
                 stop.demand,
                 stop.service_time_min,
                 coord(stop.lat),

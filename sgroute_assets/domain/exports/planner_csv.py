@@ -24,6 +24,7 @@ PLANNER_COLUMNS: tuple[str, ...] = (
     "phone",
     "notes",
     "warnings",
+    "violations",  # what a planner-fixed order breaks here (domain/resequence.py); blank on optimised routes
     "lat",
     "lon",
     "demand",
@@ -71,6 +72,7 @@ def planner_csv(plan: RoutePlan) -> bytes:
                     text(stop.phone),
                     text(stop.notes),
                     warnings_text(stop),
+                    "; ".join(visit.violations),
                     coord(stop.lat),
                     coord(stop.lon),
                     stop.demand,
