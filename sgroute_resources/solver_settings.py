@@ -21,6 +21,12 @@ class RoutingSolver(ConfigurableResource):
         default=True, description="Stop before the time limit when the best plan has not improved for a while."
     )
 
+    workers: int = Field(
+        default=0,
+        description="PyVRP searches run side by side on plans of 50+ stops: 0 = one per core (at most four), "
+        "1 = a single search (SGROUTE_SOLVER_WORKERS).",
+    )
+
     def settings(self, time_limit_s: float | None = None, engine: str | None = None) -> SolverSettings:
         if self.first_solution not in FIRST_SOLUTION_STRATEGIES:
             known = ", ".join(FIRST_SOLUTION_STRATEGIES)
@@ -36,4 +42,5 @@ class RoutingSolver(ConfigurableResource):
             engine=chosen,
             first_solution=self.first_solution,
             stop_when_stalled=self.stop_when_stalled,
+            workers=self.workers,
         )

@@ -78,11 +78,16 @@ def test_explicit_file_with_an_impossible_window_reports_the_drop(tmp_path, caps
 
 def test_euclidean_solomon_file_in_dimacs_units(shared_dir, capsys):
     path = shared_dir / "benchmarks" / "solomon" / "C101.vrp"
-    code, out = run_json(capsys, path, "--time-limit", 3)
+    code, out = run_json(capsys, path, "--time-limit", 3, "--workers", 2)
     assert code == 0 and out["feasible"] and out["dropped"] == 0
     assert out["distance"] == pytest.approx(827.3)  # the DIMACS best known, reported in the file's units
     assert sorted(n for r in out["routes"] for n in r) == list(range(1, 101))
-    assert out["stop_reason"] == "stalled" and out["wall_s"] < 3
+    # 100 stops use their whole limit (PyVRP still improves late at this size), on both cores: a required-stop
+    # search beside an optional-visit one, and the plan is the cheaper of the two.
+    assert out["stop_reason"] == "time_limit" and 3 <= out["wall_s"] < 6
+    searches = out["searches"]
+    assert sorted(s["stops"] for s in searches) == ["optional", "required"]
+    assert round(out["distance"] * 10) == min(s["cost"] for s in searches if s["cost"] is not None)
 
 
 def test_unreadable_file_exits_2(tmp_path, capsys):

@@ -26,17 +26,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--engine", default="auto", choices=["auto", "pyvrp", "ortools"])
     bench.add_argument("--no-early-stop", action="store_true", help="search for the whole time limit")
     bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--workers", type=int, default=0, help="PyVRP searches side by side (0: one per core)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.set_defaults(func=cmd_bench_vrptw)
 
 
-def bench_file(path: Path, time_limit_s: float, engine: str, early_stop: bool = True, seed: int = 0) -> dict:
+def bench_file(
+    path: Path, time_limit_s: float, engine: str, early_stop: bool = True, seed: int = 0, workers: int = 0
+) -> dict:
     from sgroute_assets.domain.route_plan import solve_instance
     from sgroute_assets.domain.vrplib_instance import best_known_cost, load_vrptw, plan_cost
     from sgroute_assets.domain.vrptw_model import SolverSettings
 
     inst = load_vrptw(path)
-    settings = SolverSettings(time_limit_s=time_limit_s, engine=engine, stop_when_stalled=early_stop, seed=seed)
+    settings = SolverSettings(
+        time_limit_s=time_limit_s, engine=engine, stop_when_stalled=early_stop, seed=seed, workers=workers
+    )
     started = time.perf_counter()
     solved = solve_instance(inst, settings)
     wall = time.perf_counter() - started
@@ -52,6 +57,10 @@ def bench_file(path: Path, time_limit_s: float, engine: str, early_stop: bool = 
         "wall_s": round(wall, 3),
         "dropped_nodes": [int(n) for n in solved.dropped],
         "stop_reason": solved.result.stop_reason,
+        "searches": [
+            {"seed": seed, "stops": mode, "cost": cost, "stop_reason": why}
+            for seed, mode, cost, why in solved.result.portfolio
+        ],
         "best_found_s": None if solved.result.best_found_s is None else round(solved.result.best_found_s, 3),
         "best_known": bks,
         "gap": None if not bks else round(distance / bks - 1, 6),
@@ -70,7 +79,9 @@ def cmd_bench_vrptw(args: argparse.Namespace) -> int:
         print("--time-limit must be positive", file=sys.stderr)
         return 2
     try:
-        out = bench_file(path, args.time_limit, args.engine, early_stop=not args.no_early_stop, seed=args.seed)
+        out = bench_file(
+            path, args.time_limit, args.engine, early_stop=not args.no_early_stop, seed=args.seed, workers=args.workers
+        )
     except VrplibError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_UNREADABLE

@@ -1,7 +1,8 @@
 """One entry point for every VRPTW solve: picks the engine, runs it under a SearchMonitor, checks legs.
 
-``auto`` (the default) runs PyVRP, the quality engine, and OR-Tools only where a constraint needs it
-(driver breaks, which PyVRP 0.14 does not model). The route_plan asset, the CLI and the benchmarks all
+``auto`` (the default) runs PyVRP, the quality engine (one search per core on problems big enough to gain,
+domain/vrptw_portfolio.py), and OR-Tools only where a constraint needs it (driver breaks, which PyVRP 0.14
+does not model). The route_plan asset, the CLI and the benchmarks all
 come through here, so ``sgroute bench-vrptw`` measures exactly what planners get.
 """
 
@@ -11,7 +12,7 @@ import time
 
 from .vrptw_instance import UNREACHABLE, VrptwInstance
 from .vrptw_ortools import FIRST_SOLUTION_STRATEGIES, solve_ortools
-from .vrptw_pyvrp import solve_pyvrp
+from .vrptw_portfolio import portfolio_size, solve_pyvrp_portfolio
 from .vrptw_search import (
     ENGINES,
     STOP_NOTHING_TO_PLAN,
@@ -65,8 +66,10 @@ def solve_vrptw(
             stop_reason=STOP_NOTHING_TO_PLAN,
         )
     monitor = SearchMonitor(engine, settings, len(nodes), progress, started=started)
-    run = solve_pyvrp if engine == "pyvrp" else solve_ortools
-    result = run(inst, settings, nodes, monitor)
+    if engine == "pyvrp":
+        result = solve_pyvrp_portfolio(inst, settings, nodes, monitor, portfolio_size(settings, len(nodes)))
+    else:
+        result = solve_ortools(inst, settings, nodes, monitor)
     # Unreachable legs were capped for the engines; a plan must never use one.
     for visits, vehicle_type in zip(result.routes, result.route_types, strict=True):
         path = inst.path(visits, vehicle_type)
