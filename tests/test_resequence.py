@@ -340,6 +340,48 @@ def failure_text(result) -> str:
     return str(failure.event_specific_data.error)
 
 
+def test_a_sequence_file_is_no_partition_and_a_change_replans_its_stop_file(tmp_path, app_db_url, monkeypatch):
+    import os
+    import time
+
+    from sgroute_assets.definitions import defs
+    from sgroute_resources.app_database import AppDatabase
+    from sgroute_resources.stop_file_store import LocalStopFileStore
+
+    monkeypatch.setenv("SGROUTE_INBOX_MIN_AGE_S", "0")  # the files are written whole before the first tick
+    store = LocalStopFileStore(
+        inbox=str(tmp_path / "inbox"), exports_dir=str(tmp_path / "exports"), quarantine_dir=str(tmp_path / "q")
+    )
+    inbox = Path(store.inbox)
+    inbox.mkdir(parents=True)
+    (inbox / "week12.csv").write_text("stop_ref,lat,lon\nA1,1.2862,103.8533\nA2,1.3000,103.8600\n")
+    (inbox / "week12.sequence.csv").write_text("vehicle,stop_ref,position\nV01,A2,1\nV01,A1,2\n")
+
+    def tick(instance, cursor):
+        context = dg.build_sensor_context(
+            instance=instance,
+            instance_ref=instance.get_ref(),
+            cursor=cursor,
+            resources={"stop_file_store": store, "app_db": AppDatabase(url=app_db_url)},
+            definitions=defs,
+        )
+        result = defs.resolve_sensor_def("stop_file_sensor").evaluate_tick(context)
+        for request in result.dynamic_partitions_requests or []:
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        return result
+
+    with dg.instance_for_test() as instance:
+        first = tick(instance, None)
+        assert [r.partition_key for r in first.run_requests] == ["week12.csv"]
+        assert instance.get_dynamic_partitions("stop_files") == ["week12.csv"]
+        (inbox / "week12.sequence.csv").write_text("vehicle,stop_ref,position\nV01,A1,1\nV01,A2,2\n")
+        os.utime(inbox / "week12.sequence.csv", ns=(time.time_ns() + 10**9,) * 2)
+        changed = tick(instance, first.cursor)
+        (rerun,) = changed.run_requests
+        assert rerun.partition_key == "week12.csv" and rerun.tags["sgroute/sequence"] == "week12.sequence.csv"
+        assert tick(instance, changed.cursor).run_requests == []
+
+
 def test_route_plan_uses_the_sequence_file_beside_the_stop_file(
     make_local_resources, app_db_url, tmp_path, materialise
 ):
