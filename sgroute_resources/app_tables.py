@@ -274,3 +274,24 @@ class DriftReport(Base):
     severity: Mapped[str] = mapped_column(String(16))
     details: Mapped[dict] = mapped_column(JSON, default=dict)  # reasons, thresholds, median APE, baseline MAPE
     retrain_triggered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FailedRun(Base):
+    """One row per failed Dagster run, written by the run-failure sensor (``sgroute_assets.operations``).
+
+    Kept for good (retention removes a partition's files, never this history): how often a file, a step or a
+    reason failed stays answerable from the app database, after the run itself has been purged from Dagster.
+    """
+
+    __tablename__ = "failed_runs"
+    __table_args__ = (Index("ix_failed_runs_failed_at", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), unique=True)
+    job_name: Mapped[str] = mapped_column(String(255))
+    partition_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    step_key: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    error_type: Mapped[str | None] = mapped_column(String(255))
+    failed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -4,6 +4,7 @@ import os
 
 import dagster as dg
 
+from sgroute_assets.operations.run_resources import run_pod_tags
 from sgroute_assets.partitions import stop_files
 
 ROUTE_PLANNING_ASSETS = (
@@ -39,6 +40,7 @@ route_planning_job = dg.define_asset_job(
     name="route_planning_job",
     selection=dg.AssetSelection.assets(*ROUTE_PLANNING_ASSETS),
     partitions_def=stop_files,
-    tags=planning_job_tags(),
+    # The run pod's CPU/memory on GKE (K8sRunLauncher); a run's own dagster-k8s/config tag overrides it.
+    tags={**planning_job_tags(), **run_pod_tags()},
     description="Validate, geocode, build travel times, optimise and export one stop file.",
 )
