@@ -58,7 +58,9 @@ test: venv postgres chromium
 dev: venv
 	$(BIN)/sgroute db upgrade
 	@mkdir -p $(DAGSTER_HOME)
-	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
+	@# One run per partition at a time, run monitoring (dagster/max_runtime), no telemetry: deploy/dagster-dev.yaml.
+	@test -f $(DAGSTER_HOME)/dagster.yaml || cp deploy/dagster-dev.yaml $(DAGSTER_HOME)/dagster.yaml
+	@grep -q 'dagster/partition' $(DAGSTER_HOME)/dagster.yaml || echo "warning: $(DAGSTER_HOME)/dagster.yaml predates the one-run-per-partition limit; compare with deploy/dagster-dev.yaml" >&2
 	@# data/exports/ served read-only (GET/HEAD only) on 127.0.0.1:EXPORTS_PORT, stopped with the UI; the metadata
 	@# links of route_exports point there through SGROUTE_EXPORTS_URL.
 	@exports=$${SGROUTE_EXPORTS:-data/exports}; port=$${EXPORTS_PORT:-3001}; mkdir -p "$$exports"; \
@@ -72,7 +74,10 @@ lint: venv
 
 bench: venv
 	$(BIN)/python benchmarks/matrix_speed.py
-	$(BIN)/python benchmarks/solomon_quality.py
+	$(BIN)/python benchmarks/vrptw.py '../shared/benchmarks/solomon/[CR]*10[15].vrp' --time-limit 10
+	$(BIN)/python benchmarks/partition_1000.py 1000 60
+	$(BIN)/python benchmarks/memory_scaling.py
+	$(BIN)/python benchmarks/sensor_tick_large_files.py
 	$(BIN)/python benchmarks/gcs_sensor_tick.py
 	$(BIN)/python benchmarks/exports_speed.py
 	$(BIN)/python benchmarks/dev_drop_to_exports.py

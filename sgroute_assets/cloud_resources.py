@@ -46,11 +46,7 @@ def cloud_resources(env: str, database_url: str) -> dict[str, Any]:
         ),
         "geocoder": geocoder_for(env, app_db),  # OneMap; credentials are EnvVars resolved at run time
         "travel_times": travel_times_for(env, app_db),
-        "solver": RoutingSolver(
-            time_limit_s=float(os.environ.get("SGROUTE_SOLVER_TIME_LIMIT_S", "30")),
-            first_solution=os.environ.get("SGROUTE_FIRST_SOLUTION", "parallel_cheapest_insertion"),
-            engine=os.environ.get("SGROUTE_SOLVER_ENGINE", "auto"),
-        ),
+        "solver": RoutingSolver.from_env(default_time_limit_s=30),
         "app_db": app_db,
         "travel_time_model_store": TravelTimeModelStore(app_db=app_db),
         "trip_log_store": GCSTripLogStore(

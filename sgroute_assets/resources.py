@@ -25,11 +25,7 @@ def _local_path(variable: str, default: Path) -> str:
 
 
 def _solver() -> RoutingSolver:
-    return RoutingSolver(
-        time_limit_s=float(os.environ.get("SGROUTE_SOLVER_TIME_LIMIT_S", "10")),
-        first_solution=os.environ.get("SGROUTE_FIRST_SOLUTION", "parallel_cheapest_insertion"),
-        engine=os.environ.get("SGROUTE_SOLVER_ENGINE", "auto"),
-    )
+    return RoutingSolver.from_env(default_time_limit_s=10)
 
 
 def local_resources() -> dict[str, Any]:

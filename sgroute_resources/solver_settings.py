@@ -1,5 +1,7 @@
 """How hard the VRPTW solver works and with which engine: a resource so operations can tune it per environment."""
 
+import os
+
 from dagster import ConfigurableResource
 from pydantic import Field
 
@@ -26,6 +28,17 @@ class RoutingSolver(ConfigurableResource):
         description="PyVRP searches run side by side on plans of 50+ stops: 0 = one per core (at most four), "
         "1 = a single search (SGROUTE_SOLVER_WORKERS).",
     )
+
+    @classmethod
+    def from_env(cls, default_time_limit_s: float) -> "RoutingSolver":
+        """The solver every environment builds from its SGROUTE_SOLVER_* variables (only the default limit differs:
+        short locally so `make demo` answers fast, longer in the cloud where plans run unattended)."""
+        return cls(
+            time_limit_s=float(os.environ.get("SGROUTE_SOLVER_TIME_LIMIT_S", str(default_time_limit_s))),
+            first_solution=os.environ.get("SGROUTE_FIRST_SOLUTION", "parallel_cheapest_insertion"),
+            engine=os.environ.get("SGROUTE_SOLVER_ENGINE", "auto"),
+            workers=int(os.environ.get("SGROUTE_SOLVER_WORKERS", "0")),
+        )
 
     def settings(self, time_limit_s: float | None = None, engine: str | None = None) -> SolverSettings:
         if self.first_solution not in FIRST_SOLUTION_STRATEGIES:

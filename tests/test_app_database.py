@@ -32,6 +32,8 @@ from sgroute_resources.partition_records import replace_plan
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo"
+# The newest migration: `sgroute db upgrade` must end there (update this one line with each new revision).
+HEAD = "0003_stop_file_keys"
 APP_TABLES = set(Base.metadata.tables)
 
 
@@ -64,7 +66,7 @@ def test_upgrade_downgrade_upgrade_and_no_drift_from_the_models(any_db_url):
     assert migrations.current(any_db_url) is None
     migrations.upgrade(any_db_url)
     assert APP_TABLES <= _tables(any_db_url)
-    assert migrations.current(any_db_url) == "0003_stop_file_keys"
+    assert migrations.current(any_db_url) == HEAD
 
 
 @pytest.fixture
@@ -169,7 +171,7 @@ def test_dagster_storage_on_postgres_beside_the_app_schema(pg_env, tmp_path, mon
     assert status == ("SUCCESS",)
     assert versions == [("dagster",), ("public",)]
     assert public_runs == (0,) and plans == (1,)
-    assert migrations.current(pg_env["url"]) == "0002_drift_details"
+    assert migrations.current(pg_env["url"]) == HEAD
 
 
 def _import_definitions(env: dict) -> subprocess.CompletedProcess:
@@ -210,7 +212,7 @@ def test_cli_db_upgrade_and_downgrade(tmp_path):
     env = {**os.environ, "DATABASE_URL": url, "DAGSTER_HOME": str(tmp_path)}
     sgroute = str(Path(sys.executable).with_name("sgroute"))
     up = subprocess.run([sgroute, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
-    assert up.returncode == 0 and "at revision 0002_drift_details" in up.stdout
+    assert up.returncode == 0 and f"at revision {HEAD}" in up.stdout
     assert APP_TABLES <= _tables(url)
     down = subprocess.run([sgroute, "db", "downgrade", "base"], env=env, capture_output=True, text=True, timeout=120)
     assert down.returncode == 0 and "base (empty)" in down.stdout
