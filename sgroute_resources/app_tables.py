@@ -156,6 +156,9 @@ class OdCache(Base):
     distance_m: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # OneMap's route_geometry for the leg (Google encoded polyline, precision 5), so maps can follow the road
+    # the time was measured on; None for legs cached before it was kept (migration 0005).
+    geometry: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class RoutePlanRecord(Base):

@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import httpcore
 import httpx
@@ -61,6 +61,14 @@ MIN_ATTEMPT_S = 0.05  # a retry is not started with less time than this left bef
 log = logging.getLogger("sgroute.onemap")
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class RouteLeg(NamedTuple):
+    """One drive route as OneMap answers it: seconds, metres and the encoded road polyline (or None)."""
+
+    duration_s: float
+    distance_m: float
+    geometry: str | None
 
 
 class OneMapError(RuntimeError):
@@ -461,6 +469,12 @@ class OneMapSession:
 
     def route(self, olat: float, olon: float, dlat: float, dlon: float) -> tuple[float, float]:
         """Drive time (s) and distance (m) from ``route_summary`` of ``/api/public/routingsvc/route``."""
+        leg = self.route_leg(olat, olon, dlat, dlon)
+        return leg.duration_s, leg.distance_m
+
+    def route_leg(self, olat: float, olon: float, dlat: float, dlon: float) -> RouteLeg:
+        """The drive route's time, distance and ``route_geometry`` (Google encoded polyline, precision 5; None
+        when OneMap sends none or not a string), from one call: maps draw the road the time was measured on."""
         params = {"start": f"{olat:.6f},{olon:.6f}", "end": f"{dlat:.6f},{dlon:.6f}", "routeType": "drive"}
         payload = self._call("route", ROUTE_PATH, params, needs_token=True)
         summary = payload.get("route_summary") if isinstance(payload, dict) else None
@@ -471,7 +485,8 @@ class OneMapSession:
             raise OneMapBadResponse("route", "no route_summary with total_time and total_distance") from None
         if not (math.isfinite(duration) and math.isfinite(distance)) or duration < 0 or distance < 0:
             raise OneMapBadResponse("route", "route_summary has a negative or non-finite time or distance")
-        return duration, distance
+        geometry = payload.get("route_geometry")
+        return RouteLeg(duration, distance, geometry if isinstance(geometry, str) and geometry else None)
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R | OneMapError]:
         """``fn`` over ``items`` with at most ``max_concurrency`` in flight; OneMap errors are returned in place."""
