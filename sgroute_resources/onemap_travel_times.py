@@ -14,6 +14,11 @@ How a matrix over n nodes is built:
    keeps the model's value; ``provenance["fallback"]`` and the asset's non-blocking check say so.
 
 Because the chosen pairs do not depend on the cache, a second build of the same stops makes no call.
+
+Each OneMap leg is kept with its road polyline (``od_cache.geometry``). After a plan is solved,
+:meth:`OneMapTravelTimes.verify_legs` times the legs it actually drives the same way (cache first, then OneMap
+under the same client limits) within a budget of its own, ``verify_budget`` (SGROUTE_ONEMAP_VERIFY_BUDGET;
+default every driven leg), independent of the matrix's ``call_budget`` (domain/leg_verification.py).
 OneMap's drive router has no departure-time input; the hour bucket keys the cache so that time-dependent
 sources (a trained model, traffic) can share the table later.
 """
@@ -28,8 +33,9 @@ from typing import Any
 
 import numpy as np
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from sgroute_assets.domain.leg_verification import ExactLeg, LegAnswers, Pair
 from sgroute_assets.domain.matrix_sources import (
     DEFAULT_NEIGHBOURS,
     all_distinct_pairs,
@@ -52,6 +58,7 @@ from sgroute_resources.onemap_client import (
     OneMapClient,
     OneMapError,
     OneMapUnavailable,
+    RouteLeg,
     onemap_client_from_env,
     onemap_credentials_set,
 )
@@ -80,6 +87,11 @@ class OneMapTravelTimes(TravelTimes):
     neighbours: int = Field(default=DEFAULT_NEIGHBOURS, description="Near-neighbour ranks asked after depot legs.")
     departure_hour: int = Field(default=8, description="Hour bucket of the OD cache (shift start).")
     record_observations: bool = Field(default=True, description="Copy OneMap legs into observed_travel_times.")
+    verify_budget: int | None = Field(
+        default=None,
+        description="Most OneMap calls of one plan's leg verification (SGROUTE_ONEMAP_VERIFY_BUDGET); "
+        "None: every driven leg. The matrix's call_budget does not limit it.",
+    )
 
     def matrix(
         self,
@@ -130,13 +142,13 @@ class OneMapTravelTimes(TravelTimes):
             to_fetch.append(key)
 
         errors: list[OneMapError] = []
-        fetched: dict[OdKey, tuple[float, float]] = {}
+        fetched: dict[OdKey, RouteLeg] = {}
         stats: dict[str, int] = {}
         unavailable = None
         if to_fetch:
             with self.client.session() as session:
                 outcomes = session.map(
-                    lambda k: session.route(k[0] / 1e5, k[1] / 1e5, k[2] / 1e5, k[3] / 1e5), to_fetch
+                    lambda k: session.route_leg(k[0] / 1e5, k[1] / 1e5, k[2] / 1e5, k[3] / 1e5), to_fetch
                 )
                 stats = session.stats.snapshot()
                 stats["requests"] = session.stats.requests
@@ -146,7 +158,7 @@ class OneMapTravelTimes(TravelTimes):
                     errors.append(outcome)
                 else:
                     fetched[key] = outcome
-            for key, (dur, dist) in fetched.items():
+            for key, (dur, dist, _) in fetched.items():
                 for i, j in cells(key):
                     duration[i, j] = dur
                     distance[i, j] = dist
@@ -223,9 +235,20 @@ class OneMapTravelTimes(TravelTimes):
                         out[(olat, olon, dlat, dlon)] = (float(dur), None if dist is None else float(dist))
         return out
 
-    def _store(self, fetched: dict[OdKey, tuple[float, float]]) -> None:
+    def _store(
+        self,
+        fetched: dict[OdKey, RouteLeg] | dict[OdKey, tuple[float, float]],
+        observed_too: dict[OdKey, tuple[float, float | None]] | None = None,
+        geometry_for: dict[OdKey, str] | None = None,
+    ) -> None:
+        """New legs into ``od_cache`` (with their road) and every OneMap leg into ``observed_travel_times``
+        (``observed_too``: legs read from the cache, so a plan's legs are observations too), insert-if-absent on
+        a deterministic reference, so each leg is one observation however often it is used; ``geometry_for``
+        gives legs cached before the road was kept their polyline."""
         now = dt.datetime.now(dt.UTC)
         hour = self.departure_hour
+        # (time, distance) pairs are legs without a road polyline (older callers).
+        fetched = {k: v if isinstance(v, RouteLeg) else RouteLeg(v[0], v[1], None) for k, v in fetched.items()}
         od_rows = [
             {
                 "origin_lat_e5": k[0],
@@ -233,18 +256,38 @@ class OneMapTravelTimes(TravelTimes):
                 "dest_lat_e5": k[2],
                 "dest_lon_e5": k[3],
                 "hour_bucket": hour,
-                "duration_s": dur,
-                "distance_m": dist,
+                "duration_s": leg.duration_s,
+                "distance_m": leg.distance_m,
                 "source": "onemap",
                 "created_at": now,
+                "geometry": leg.geometry,
             }
-            for k, (dur, dist) in fetched.items()
+            for k, leg in fetched.items()
         ]
+        legs: dict[OdKey, tuple[float, float | None]] = {**(observed_too or {})}
+        legs.update({k: (leg.duration_s, leg.distance_m) for k, leg in fetched.items()})
         with self.app_db.session() as db:
-            insert_if_absent(
-                db, OdCache, od_rows, ["origin_lat_e5", "origin_lon_e5", "dest_lat_e5", "dest_lon_e5", "hour_bucket"]
-            )
-            if self.record_observations:
+            if od_rows:
+                insert_if_absent(
+                    db,
+                    OdCache,
+                    od_rows,
+                    ["origin_lat_e5", "origin_lon_e5", "dest_lat_e5", "dest_lon_e5", "hour_bucket"],
+                )
+            for k, geometry in (geometry_for or {}).items():
+                db.execute(
+                    update(OdCache)
+                    .where(
+                        OdCache.origin_lat_e5 == k[0],
+                        OdCache.origin_lon_e5 == k[1],
+                        OdCache.dest_lat_e5 == k[2],
+                        OdCache.dest_lon_e5 == k[3],
+                        OdCache.hour_bucket == hour,
+                        OdCache.geometry.is_(None),
+                    )
+                    .values(geometry=geometry)
+                )
+            if self.record_observations and legs:
                 observed = [
                     {
                         "origin_lat": k[0] / 1e5,
@@ -258,9 +301,89 @@ class OneMapTravelTimes(TravelTimes):
                         "source_ref": observation_ref(k, hour),
                         "created_at": now,
                     }
-                    for k, (dur, dist) in fetched.items()
+                    for k, (dur, dist) in legs.items()
                 ]
                 insert_if_absent(db, ObservedTravelTime, observed, ["source", "source_ref"])
+
+    @property
+    def verifies_legs(self) -> bool:
+        return True
+
+    def verify_legs(self, pairs: list[Pair], budget: int | None = None) -> LegAnswers:
+        """Exact times of a plan's driven legs: the OD cache first (no call), then OneMap for the rest, at most
+        ``budget`` calls (None: all), ``max_concurrency`` at a time within the client's rate limit, retries and
+        deadlines. Legs cached without a road polyline are asked again for it only when the budget has room
+        after the new legs. A leg not answered says why (budget, OneMap down, a bad answer)."""
+        answers = LegAnswers()
+        wanted: dict[OdKey, list[Pair]] = defaultdict(list)
+        for pair in pairs:
+            key = tuple(int(v) for v in rounded_e5(np.asarray(pair, dtype=float)))
+            wanted[key].append(pair)  # type: ignore[index]
+        cached = self._read_legs(list(wanted))
+        new = [k for k in wanted if k not in cached]
+        roadless = [k for k in wanted if k in cached and cached[k][2] is None]
+        room = len(new) + len(roadless) if budget is None else max(0, budget)
+        ask = new[:room] + roadless[: max(0, room - len(new))]
+        over = new[room:]
+        fetched: dict[OdKey, RouteLeg] = {}
+        failed: dict[OdKey, str] = {
+            k: f"over the verification budget of {budget} OneMap calls (SGROUTE_ONEMAP_VERIFY_BUDGET): the model's time"
+            for k in over
+        }
+        if ask:
+            with self.client.session() as session:
+                outcomes = session.map(lambda k: session.route_leg(k[0] / 1e5, k[1] / 1e5, k[2] / 1e5, k[3] / 1e5), ask)
+                unavailable = session.unavailable
+            for key, outcome in zip(ask, outcomes, strict=True):
+                if isinstance(outcome, OneMapError):
+                    if key not in cached:
+                        failed[key] = f"OneMap gave no time, the model's is used: {unavailable or outcome}"
+                else:
+                    fetched[key] = outcome
+        answers.asked = len(ask)
+        geometry_for = {k: fetched[k].geometry for k in roadless if k in fetched and fetched[k].geometry}
+        new_legs = {k: leg for k, leg in fetched.items() if k not in cached}
+        self._store(new_legs, {k: (v[0], v[1]) for k, v in cached.items()}, geometry_for)
+        for key, pairs_at in wanted.items():
+            if key in cached:
+                dur, dist, geometry = cached[key]
+                leg = ExactLeg(dur, dist, geometry or geometry_for.get(key), "cache")
+            elif key in new_legs:
+                got = new_legs[key]
+                leg = ExactLeg(got.duration_s, got.distance_m, got.geometry, "onemap")
+            else:
+                for pair in pairs_at:
+                    answers.failed[pair] = failed.get(key, "OneMap gave no time, the model's is used")
+                continue
+            for pair in pairs_at:
+                answers.exact[pair] = leg
+        return answers
+
+    def _read_legs(self, keys: list[OdKey]) -> dict[OdKey, tuple[float, float | None, str | None]]:
+        """Cached legs among ``keys`` at this departure hour, with their road polyline when kept."""
+        if not keys:
+            return {}
+        wanted = set(keys)
+        origins = sorted({k[0] for k in keys})
+        out: dict[OdKey, tuple[float, float | None, str | None]] = {}
+        with self.app_db.session() as db:
+            for start in range(0, len(origins), 400):
+                stmt = select(
+                    OdCache.origin_lat_e5,
+                    OdCache.origin_lon_e5,
+                    OdCache.dest_lat_e5,
+                    OdCache.dest_lon_e5,
+                    OdCache.duration_s,
+                    OdCache.distance_m,
+                    OdCache.geometry,
+                ).where(
+                    OdCache.hour_bucket == self.departure_hour, OdCache.origin_lat_e5.in_(origins[start : start + 400])
+                )
+                for olat, olon, dlat, dlon, dur, dist, geometry in db.execute(stmt):
+                    key = (olat, olon, dlat, dlon)
+                    if key in wanted:
+                        out[key] = (float(dur), None if dist is None else float(dist), geometry)
+        return out
 
 
 def travel_times_for(env: str, app_db: AppDatabase) -> TravelTimes:
@@ -279,4 +402,11 @@ def travel_times_for(env: str, app_db: AppDatabase) -> TravelTimes:
         model=model,
         call_budget=int(os.environ.get("SGROUTE_ONEMAP_CALL_BUDGET", "600")),
         departure_hour=int(os.environ.get("SGROUTE_SHIFT_START", "08:00").split(":")[0] or 8),
+        verify_budget=_verify_budget(),
     )
+
+
+def _verify_budget() -> int | None:
+    """SGROUTE_ONEMAP_VERIFY_BUDGET: most OneMap calls per plan verification; unset or blank: every driven leg."""
+    value = os.environ.get("SGROUTE_ONEMAP_VERIFY_BUDGET", "").strip()
+    return int(value) if value else None

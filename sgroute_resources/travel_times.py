@@ -5,6 +5,7 @@ from abc import abstractmethod
 import numpy as np
 from dagster import ConfigurableResource
 
+from sgroute_assets.domain.leg_verification import LegAnswers, Pair
 from sgroute_assets.domain.travel_time import LegTiming, TravelMatrix, estimate_matrix
 
 
@@ -19,6 +20,16 @@ class TravelTimes(ConfigurableResource):
         timing: LegTiming | None = None,
     ) -> TravelMatrix:
         """Node 0 is the depot; ``timing`` lets time-aware sources predict each leg at its departure."""
+
+    @property
+    def verifies_legs(self) -> bool:
+        """Whether :meth:`verify_legs` can time a plan's legs on real roads (OneMap); the model alone cannot."""
+        return False
+
+    def verify_legs(self, pairs: list[Pair], budget: int | None = None) -> LegAnswers:
+        """Exact road times of ``pairs`` (a plan's driven legs), at most ``budget`` of them asked from the road
+        service; a source without one answers nothing, with why, and the plan keeps the model's times."""
+        return LegAnswers(failed={p: "no road-time source configured: the model's time" for p in pairs})
 
 
 class CurveTravelTimes(TravelTimes):

@@ -7,6 +7,7 @@ explain), so the asset, the CLI and the benchmarks all plan the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .drop_reasons import DropReason, explain_drop, reason_alone
 from .fleet import DepotPoint, Fleet
@@ -16,6 +17,9 @@ from .stop_schema import Stop, format_clock
 from .travel_time import TravelMatrix
 from .vrptw_instance import ObjectiveWeights, VrptwInstance, instance_from_stops
 from .vrptw_model import ProgressCallback, SolverResult, SolverSettings, solve_vrptw
+
+if TYPE_CHECKING:
+    from .leg_verification import PlanVerification
 
 
 @dataclass
@@ -31,6 +35,10 @@ class Visit:
     # refused, because the planner chose the order (domain/resequence.py). Always empty on optimised routes.
     violations: list[str] = field(default_factory=list)
     break_s: int = 0  # the driver's break taken here between arriving and starting service (not waiting)
+    # What the ETA rests on: "onemap" when every leg up to here was timed by OneMap, else "model"
+    # (domain/leg_verification.py), and OneMap's road polyline of the leg into this stop, if it sent one.
+    eta_source: str = "model"
+    road_geometry: str | None = None
 
     @property
     def wait_s(self) -> int:
@@ -55,6 +63,7 @@ class Route:
     # Where the route leaves from and ends (None: the plan's depot; RoutePlan.start_point/end_point resolve it).
     start_depot: DepotPoint | None = None
     end_depot: DepotPoint | None = None
+    return_geometry: str | None = None  # OneMap's road polyline of the way back, if verified and sent
 
     @property
     def vehicle_id(self) -> str:
@@ -135,6 +144,14 @@ class RoutePlan:
     not_planned: list[UnplannedRow] = field(default_factory=list)  # invalid and not-located rows
     # Every visit's violations on planner-fixed routes, one readable line each (domain/resequence.py).
     violations: list[str] = field(default_factory=list)
+    # The verification pass on OneMap's road times (domain/leg_verification.py); None: none ran, every ETA
+    # comes from the travel-time model.
+    verification: PlanVerification | None = None
+
+    @property
+    def eta_source(self) -> str:
+        """onemap (every driven leg timed by OneMap), mixed, or model (no road times: the embedded default)."""
+        return "model" if self.verification is None else self.verification.eta_source
 
     def start_point(self, route: Route) -> DepotPoint:
         """Where ``route`` leaves from: its own start depot, its vehicle type's, or the plan's depot."""

@@ -8,15 +8,16 @@ import dagster as dg
 from sgroute_assets.domain.fleet import DEFAULT_TYPE_NAME, Fleet, FleetError, VehicleBreak, VehicleType
 from sgroute_assets.domain.fleet_file import FLEET_MARK, parse_fleet_file
 from sgroute_assets.domain.geocoding import GeocodedStops
+from sgroute_assets.domain.leg_verification import model_only, verify_plan
 from sgroute_assets.domain.plan_feasibility import InfeasiblePlanError
 from sgroute_assets.domain.resequence import SequenceError, StopSequence, find_sequence, plan_with_sequence
 from sgroute_assets.domain.route_plan import RoutePlan, plan_routes
 from sgroute_assets.domain.row_accounting import account_rows
 from sgroute_assets.domain.stop_overrides import find_sidecar
-from sgroute_assets.domain.stop_schema import ValidationReport
+from sgroute_assets.domain.stop_schema import Stop, ValidationReport
 from sgroute_assets.domain.travel_time import TravelMatrix, with_extra_nodes
 from sgroute_assets.domain.vrptw_instance import ObjectiveWeights
-from sgroute_assets.domain.vrptw_model import Progress
+from sgroute_assets.domain.vrptw_model import Progress, SolverSettings
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.route_planning.planning_config import FleetConfig, VehicleTypeConfig, clock_minutes
@@ -176,6 +177,54 @@ def progress_logger(log) -> Callable[[Progress], None]:
     return report
 
 
+def verify_on_roads(
+    plan: RoutePlan,
+    stops: list[Stop],
+    matrix: TravelMatrix,
+    settings: SolverSettings,
+    weights: ObjectiveWeights,
+    travel_times: TravelTimes,
+    fixed_vehicles: set[int],
+    log,
+) -> RoutePlan:
+    """The plan on OneMap's times for the legs it drives, repaired where they break it (domain/leg_verification.py);
+    without a road-time source (the embedded default) the plan only says its ETAs come from the model."""
+    if not travel_times.verifies_legs:
+        return model_only(plan)
+    verified = verify_plan(
+        plan,
+        stops,
+        matrix,
+        settings,
+        travel_times.verify_legs,
+        weights=weights,
+        fixed_vehicles=fixed_vehicles,
+        budget=getattr(travel_times, "verify_budget", None),
+    )
+    v = verified.verification
+    log.info(
+        f"road legs: {v.legs_onemap} of {v.legs_driven} driven legs timed by OneMap ({v.onemap_calls} calls, "
+        f"{v.legs_from_cache} from the cache), {v.rounds} round(s), {v.resolves} re-solve(s) in {v.time_s:.1f} s"
+    )
+    for leg in v.fallback_legs[:20]:
+        log.warning(f"model time kept for {leg.origin} -> {leg.destination}: {leg.reason}")
+    return verified
+
+
+def verification_metadata(plan: RoutePlan) -> dict:
+    """The road-time verification's figures on the route_plan page (eta_source alone without OneMap)."""
+    v = plan.verification
+    if v is None:
+        return {"eta_source": plan.eta_source}
+    return {
+        "eta_source": v.eta_source,
+        "share_legs_onemap": v.share_onemap,
+        "legs_driven": v.legs_driven,
+        "legs_onemap": v.legs_onemap,
+        "verification": dg.MetadataValue.json(v.summary()),
+    }
+
+
 @dg.asset(partitions_def=stop_files, group_name=GROUP, kinds={"pyvrp", "ortools"})
 def route_plan(
     context: dg.AssetExecutionContext,
@@ -211,6 +260,7 @@ def route_plan(
     except ValueError as exc:
         raise dg.Failure(description=f"solver settings: {exc}") from None
     sequence = sequence_for_plan(config, fleet, validated_stops, geocoded_stops, stop_file_store)
+    weights = objective_from_config(config)
     try:
         if sequence is not None:
             context.log.info(
@@ -222,7 +272,7 @@ def route_plan(
                 matrix,
                 sequence.routes,
                 settings,
-                objective_from_config(config),
+                weights,
                 progress=progress_logger(context.log),
             )
         else:
@@ -231,9 +281,11 @@ def route_plan(
                 located,
                 matrix,
                 settings,
-                objective_from_config(config),
+                weights,
                 progress=progress_logger(context.log),
             )
+        fixed = {f.slot.number for f in sequence.routes} if sequence is not None else set()
+        plan = verify_on_roads(plan, located, matrix, settings, weights, travel_times, fixed, context.log)
     except SequenceError as exc:
         raise dg.Failure(description="sequence problems:\n" + "\n".join(f"- {p}" for p in exc.problems[:50])) from None
     except FleetError as exc:
@@ -266,4 +318,5 @@ def route_plan(
         fixed_routes=[f.slot.label for f in sequence.routes] if sequence is not None else None,
         sequence_source=sequence.source if sequence is not None else None,
     )
+    metadata.update(verification_metadata(plan))
     return dg.Output(plan, data_version=dg.DataVersion(plan.plan_id), metadata=metadata)
