@@ -21,6 +21,7 @@ DRIVER_COLUMNS: tuple[str, ...] = (
     "notes",
     "warnings",
     "violations",  # what a planner-fixed order breaks here (domain/resequence.py); blank on optimised routes
+    "eta_source",  # onemap: every leg up to here timed by OneMap (domain/leg_verification.py); model otherwise
     "demand",
     "service_time_min",
     "lat",
@@ -84,6 +85,7 @@ def driver_rows(plan: RoutePlan, route: Route, extras: list[str] | None = None) 
                 text(stop.notes),
                 warnings_text(stop),
                 "; ".join(visit.violations),
+                visit.eta_source,
                 stop.demand,
                 stop.service_time_min,
                 coord(stop.lat),

@@ -25,6 +25,7 @@ PLANNER_COLUMNS: tuple[str, ...] = (
     "notes",
     "warnings",
     "violations",  # what a planner-fixed order breaks here (domain/resequence.py); blank on optimised routes
+    "eta_source",  # onemap: every leg up to here timed by OneMap (domain/leg_verification.py); model otherwise
     "lat",
     "lon",
     "demand",
@@ -73,6 +74,7 @@ def planner_csv(plan: RoutePlan) -> bytes:
                     text(stop.notes),
                     warnings_text(stop),
                     "; ".join(visit.violations),
+                    visit.eta_source,
                     coord(stop.lat),
                     coord(stop.lon),
                     stop.demand,

@@ -12,6 +12,7 @@ from ..route_plan import Route, RoutePlan, clock
 from ..stop_schema import Stop, format_clock
 from .colors import vehicle_color
 from .driver_csv import time_window
+from .road_path import joined, route_legs
 
 Feature = dict[str, Any]
 
@@ -25,13 +26,12 @@ def _feature(geometry: dict[str, Any], properties: dict[str, Any]) -> Feature:
 
 
 def _route_line(plan: RoutePlan, route: Route) -> Feature:
-    """Straight legs start depot -> stops -> end depot: the plan knows the order, not the roads driven."""
+    """Start depot -> stops -> end depot along OneMap's roads where the plan was verified on them; a leg without
+    road geometry is a straight segment, listed in ``straight_legs`` (leg k leaves point k, 0 the start depot)."""
     start, end = plan.start_point(route), plan.end_point(route)
-    path = [[round(start.lon, 6), round(start.lat, 6)]]
-    for visit in route.visits:
-        if visit.stop.lat is not None and visit.stop.lon is not None:
-            path.append([round(visit.stop.lon, 6), round(visit.stop.lat, 6)])
-    path.append([round(end.lon, 6), round(end.lat, 6)])
+    legs = route_legs(plan, route)
+    path = [[round(lon, 6), round(lat, 6)] for lat, lon in joined(legs)]
+    straight = [k for k, leg in enumerate(legs) if not leg.road]
     return _feature(
         {"type": "LineString", "coordinates": path},
         {
@@ -50,6 +50,8 @@ def _route_line(plan: RoutePlan, route: Route) -> Feature:
             "break_start": None if route.break_start_s is None else clock(route.break_start_s),
             "break_end": None if route.break_end_s is None else clock(route.break_end_s),
             "break_after_stops": route.break_after if route.break_start_s is not None else None,
+            "geometry_source": "straight" if len(straight) == len(legs) else ("roads" if not straight else "mixed"),
+            "straight_legs": straight,
         },
     )
 
@@ -79,6 +81,7 @@ def route_geojson(plan: RoutePlan) -> dict[str, Any]:
                         "sequence": visit.sequence,
                         "stop_ref": stop.stop_ref,
                         "eta": clock(visit.arrival_s),
+                        "eta_source": visit.eta_source,
                         "arrival": clock(visit.arrival_s),
                         "wait_min": round(visit.wait_s / 60),
                         "service_start": clock(visit.service_start_s),
@@ -110,6 +113,9 @@ def route_geojson(plan: RoutePlan) -> dict[str, Any]:
     return {
         "type": "FeatureCollection",
         "plan": plan_info(plan),
+        # What the ETAs rest on, and the road-time verification's figures when one ran (domain/leg_verification).
+        "eta_source": plan.eta_source,
+        "verification": plan.verification.summary() if plan.verification is not None else None,
         "not_on_map": [
             {"row": u.row, "stop_ref": u.stop_ref, "status": u.status, "reason": u.reason, "message": u.message}
             for u in plan.unplanned()

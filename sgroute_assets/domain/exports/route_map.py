@@ -20,6 +20,7 @@ from PIL import Image  # a dependency of matplotlib itself, so always installed 
 from ..route_plan import RoutePlan
 from ..stop_schema import Stop
 from .colors import DEPOT_COLOR, DROPPED_COLOR, vehicle_color
+from .road_path import has_roads, route_legs
 
 THUMBNAIL_WIDTH_PX = 480
 MAX_LABELS = 400
@@ -168,6 +169,7 @@ def _draw(ax: Axes, plan: RoutePlan, *, small: bool) -> tuple[list[Line2D], list
     labels: list[_Label] = []
     line_width = 1.0 if small else 1.6
     marker_size = 3.5 if small else 5.5
+    roads = has_roads(plan)
     for route in plan.routes:
         color = vehicle_color(route.vehicle)
         points = [
@@ -177,7 +179,12 @@ def _draw(ax: Axes, plan: RoutePlan, *, small: bool) -> tuple[list[Line2D], list
         ]
         xs = [fleet.depot_lon] + [p[0] for p in points] + [fleet.depot_lon]
         ys = [fleet.depot_lat] + [p[1] for p in points] + [fleet.depot_lat]
-        ax.plot(xs, ys, color=color, linewidth=line_width, alpha=0.8, zorder=2)
+        if not roads:  # no leg has a road line (no OneMap): straight legs, drawn as they always were
+            ax.plot(xs, ys, color=color, linewidth=line_width, alpha=0.8, zorder=2)
+        else:  # OneMap's roads solid, a leg without road geometry dashed (a straight segment)
+            for leg in route_legs(plan, route):
+                ax.plot([p[1] for p in leg.points], [p[0] for p in leg.points], color=color, linewidth=line_width,
+                        alpha=0.8, zorder=2, linestyle="-" if leg.road else (0, (3, 2)))  # fmt: skip
         ax.plot(
             xs[1:-1],
             ys[1:-1],

@@ -18,6 +18,7 @@ from ..plan_summary import accounting_text, plan_title, shift_text, vehicle_labe
 from ..route_plan import RoutePlan, clock
 from ..stop_schema import Stop
 from .colors import DEPOT_COLOR, DROPPED_COLOR, vehicle_color
+from .road_path import has_roads, joined, route_legs
 
 ONEMAP_TILES = "https://www.onemap.gov.sg/maps/tiles/Default/{z}/{x}/{y}.png"
 # OneMap's terms ask for their logo, a link and the Singapore Land Authority credit on every map using the tiles.
@@ -99,16 +100,39 @@ def route_map_html(plan: RoutePlan, *, title: str | None = None) -> bytes:
     fmap.default_css = [("leaflet_css", "leaflet.css")]
     folium.TileLayer(ONEMAP_TILES, attr=ONEMAP_ATTRIBUTION, name="OneMap", min_zoom=11, max_zoom=19).add_to(fmap)
 
+    roads = has_roads(plan)
     for route in plan.routes:
         color = vehicle_color(route.vehicle)
         label = f"{vehicle_label(route)} · {len(route.visits)} stops · {route.distance_m / 1000:.1f} km"
         group = folium.FeatureGroup(name=f'<span style="color:{color}">&#9632;</span> {_e(label)}')
-        start, end = plan.start_point(route), plan.end_point(route)
-        path = [(start.lat, start.lon)]
-        path += [(v.stop.lat, v.stop.lon) for v in route.visits if v.stop.lat is not None and v.stop.lon is not None]
-        path.append((end.lat, end.lon))
-        folium.PolyLine(path, color=color, weight=4, opacity=0.85, tooltip=_e(route.vehicle_id),
-                        class_name=f"sgr-route sgr-route-{route.vehicle_id}").add_to(group)  # fmt: skip
+        legs = route_legs(plan, route)
+        if not roads:  # no leg has a road line (no OneMap): straight legs, drawn as they always were
+            folium.PolyLine(joined(legs), color=color, weight=4, opacity=0.85, tooltip=_e(route.vehicle_id),
+                            class_name=f"sgr-route sgr-route-{route.vehicle_id}").add_to(group)  # fmt: skip
+        else:
+            # OneMap's roads solid; a leg without road geometry as a dashed straight segment, said so.
+            road = [leg.points for leg in legs if leg.road]
+            straight = [leg.points for leg in legs if not leg.road]
+            vid = route.vehicle_id
+            if road:
+                folium.PolyLine(
+                    road,
+                    color=color,
+                    weight=4,
+                    opacity=0.85,
+                    tooltip=_e(vid),
+                    class_name=f"sgr-route sgr-road sgr-route-{vid}",
+                ).add_to(group)
+            if straight:
+                folium.PolyLine(
+                    straight,
+                    color=color,
+                    weight=3,
+                    opacity=0.85,
+                    dash_array="6 6",
+                    tooltip=_e(f"{vid}: straight line, no road geometry for this leg"),
+                    class_name=f"sgr-route sgr-straight sgr-route-{vid}",
+                ).add_to(group)
         for v in route.visits:
             stop = v.stop
             if stop.lat is None or stop.lon is None:
@@ -116,6 +140,7 @@ def route_map_html(plan: RoutePlan, *, title: str | None = None) -> bytes:
             rows = [
                 ("stop", f"{route.vehicle_id} #{v.sequence} · {stop.stop_ref}"),
                 ("arrival (ETA)", clock(v.arrival_s)),
+                ("ETA from", "OneMap road times" if v.eta_source == "onemap" else "travel-time model"),
                 ("wait", f"{round(v.wait_s / 60)} min" if v.wait_s >= 60 else ""),
                 ("service", f"{clock(v.service_start_s)}-{clock(v.departure_s)}"),
                 *_stop_rows(stop),
@@ -184,6 +209,7 @@ def _legend(plan: RoutePlan, title: str) -> str:
             )
             + "</div>"
         )
+    lines.append(f"<div>ETAs from {_e(_eta_text(plan))}</div>")
     lines.append(
         f'<div><span class="sgr-swatch" style="background:{DEPOT_COLOR}"></span>D = depot · '
         f'<span style="color:{DROPPED_COLOR}">&#10005;</span> = dropped</div>'
@@ -197,6 +223,15 @@ def _legend(plan: RoutePlan, title: str) -> str:
         ]
         lines.append("</ul>")
     return f'<div class="sgr-legend" id="sgr-legend">{"".join(lines)}</div>'
+
+
+def _eta_text(plan: RoutePlan) -> str:
+    v = plan.verification
+    if v is None or v.legs_onemap == 0:
+        return "the travel-time model"
+    if v.legs_onemap == v.legs_driven:
+        return "OneMap road times (every driven leg); dashed = straight line, no road geometry"
+    return f"OneMap road times for {v.legs_onemap} of {v.legs_driven} legs, the model for the rest"
 
 
 def _inline_leaflet(page: str) -> str:
