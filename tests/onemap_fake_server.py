@@ -10,7 +10,10 @@ Tests and the cold/warm benchmark talk to it over real HTTP exactly as productio
 - ``GET /api/public/revgeocode`` -> ``GeocodeInfo`` of places within ``buffer`` metres, nearest first.
 - ``GET /api/public/routingsvc/route`` (drive) -> ``route_summary.total_time``/``total_distance`` from a
   deterministic road-factor formula (deliberately not the project's travel-time curve, so tests can tell
-  which cells came from OneMap).
+  which cells came from OneMap), and ``route_geometry``: a Google encoded polyline (precision 5) of an
+  L-shaped "road" (along the origin's latitude, then the destination's longitude; ``road_points``), or the
+  fixed stub OneMap-like string when ``geometry`` is off. ``slow_leg`` makes chosen legs slower than the
+  formula (a congested or roundabout road the model cannot know about).
 
 Faults (``inject``): a status (401, 429 with Retry-After, 500...), a delay past the client's timeout, a
 fixed body; an HTML page sent as 200 (``html=``, what a proxy's maintenance page looks like); a response
@@ -112,6 +115,38 @@ def fake_route(olat: float, olon: float, dlat: float, dlon: float) -> tuple[int,
     return int(round(distance / 8.5 + 30)), int(round(distance))
 
 
+def road_points(olat: float, olon: float, dlat: float, dlon: float) -> list[tuple[float, float]]:
+    """The fake's road from origin to destination: east-west first, then north-south, a point every ~300 m."""
+    corner = (olat, dlon)
+    out = []
+    for (a_lat, a_lon), (b_lat, b_lon) in (((olat, olon), corner), (corner, (dlat, dlon))):
+        steps = max(1, int(haversine_m(a_lat, a_lon, b_lat, b_lon) // 300))
+        out += [(a_lat + (b_lat - a_lat) * k / steps, a_lon + (b_lon - a_lon) * k / steps) for k in range(steps)]
+    out.append((dlat, dlon))
+    return [(round(lat, 5), round(lon, 5)) for lat, lon in out]
+
+
+def encode_polyline(points: list[tuple[float, float]], precision: int = 5) -> str:
+    """Google's encoded polyline algorithm (the format of OneMap's ``route_geometry``)."""
+    factor = 10**precision
+    out: list[str] = []
+    prev_lat = prev_lon = 0
+    for lat, lon in points:
+        ilat, ilon = int(round(lat * factor)), int(round(lon * factor))
+        for delta in (ilat - prev_lat, ilon - prev_lon):
+            value = ~(delta << 1) if delta < 0 else delta << 1
+            while value >= 0x20:
+                out.append(chr((0x20 | (value & 0x1F)) + 63))
+                value >>= 5
+            out.append(chr(value + 63))
+        prev_lat, prev_lon = ilat, ilon
+    return "".join(out)
+
+
+def leg_key(olat: float, olon: float, dlat: float, dlon: float) -> tuple[float, float, float, float]:
+    return (round(olat, 5), round(olon, 5), round(dlat, 5), round(dlon, 5))
+
+
 @dataclass
 class Fault:
     endpoint: str | None  # token | search | revgeocode | route | None = any
@@ -146,6 +181,8 @@ class FakeOneMap:
     scripted: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     url: str = ""
     records: list[Record] = field(default_factory=list)
+    geometry: bool = True  # route answers carry an L-shaped road polyline (False: OneMap's stub string)
+    slow: dict[tuple[float, float, float, float], int] = field(default_factory=dict)  # leg -> extra seconds
     _faults: list[Fault] = field(default_factory=list)
     _tokens: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -178,6 +215,26 @@ class FakeOneMap:
     def drip(self, endpoint: str | None = None, *, every_s: float = 2.0, times: int = -1) -> None:
         """Answer normally, but one byte every ``every_s`` seconds (a slow-loris server)."""
         self.inject(endpoint, drip_s=every_s, times=times)
+
+    def slow_leg(self, olat: float, olon: float, dlat: float, dlon: float, extra_s: int) -> None:
+        """This leg (coordinates rounded to 1e-5, as OneMap's callers send them) takes ``extra_s`` longer."""
+        with self._lock:
+            self.slow[leg_key(olat, olon, dlat, dlon)] = int(extra_s)
+
+    def leg_time(self, olat: float, olon: float, dlat: float, dlon: float) -> tuple[int, int]:
+        """(total_time, total_distance) this fake answers for a leg, slow legs included."""
+        total_time, total_distance = fake_route(olat, olon, dlat, dlon)
+        with self._lock:
+            extra = self.slow.get(leg_key(olat, olon, dlat, dlon), 0)
+        return total_time + extra, total_distance
+
+    def route_legs_asked(self) -> list[tuple[float, float, float, float]]:
+        """The legs of every route request received, in order (repeats included)."""
+        out = []
+        for r in self.calls("route"):
+            (olat, olon), (dlat, dlon) = (tuple(float(v) for v in r.params[k].split(",")) for k in ("start", "end"))
+            out.append(leg_key(olat, olon, dlat, dlon))
+        return out
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -323,10 +380,11 @@ class FakeOneMap:
             return 400, {"error": "routeType must be drive for this fake"}
         olat, olon = (float(v) for v in params["start"].split(","))
         dlat, dlon = (float(v) for v in params["end"].split(","))
-        total_time, total_distance = fake_route(olat, olon, dlat, dlon)
+        total_time, total_distance = self.leg_time(olat, olon, dlat, dlon)
+        geometry = encode_polyline(road_points(olat, olon, dlat, dlon)) if self.geometry else "m`miGsc{wR??"
         return 200, {
             "status_message": "Found route between points",
-            "route_geometry": "m`miGsc{wR??",
+            "route_geometry": geometry,
             "status": 0,
             "route_instructions": [["Head", "ROAD", total_distance, "1.0,103.0", total_time, f"{total_distance}m"]],
             "route_name": ["ROAD"],

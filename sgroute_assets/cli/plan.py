@@ -30,6 +30,9 @@ JSON_KEYS = (
     "exports_dir",
     "exports",
 )
+# After the keys above (which stay as they are): what the ETAs rest on and the road-time verification's figures
+# (null when none ran: no OneMap configured, the embedded default).
+VERIFICATION_KEYS = ("eta_source", "verification")
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -119,5 +122,7 @@ def _summary(outcome, exports_dir: Path) -> dict:
         "vehicles_used": plan.vehicles_used if plan is not None else 0,
         "exports_dir": str(exports_dir.resolve()),
         "exports": files if outcome.exports else [],
+        "eta_source": plan.eta_source if plan is not None else None,
+        "verification": plan.verification.summary() if plan is not None and plan.verification is not None else None,
     }
-    return {k: summary[k] for k in JSON_KEYS}
+    return {k: summary[k] for k in (*JSON_KEYS, *VERIFICATION_KEYS)}
