@@ -302,7 +302,8 @@ def verify_plan(
         offered = sorted(
             set(served) | {n for n in reasons if n not in fixed_nodes and kept and reason_alone(rest, n) is None}
         )
-        result = solve_vrptw(rest, replace(settings, time_limit_s=limit), offered)
+        current = [(d.visits, kept.index(d.vehicle_type)) for d in drafts if not d.fixed]
+        result = solve_vrptw(rest, replace(settings, time_limit_s=limit), offered, initial=current)
         resolves += 1
         if result.status != "feasible" and not any(result.routes):
             break  # no plan on the exact legs: keep this one and drop what breaks below

@@ -48,8 +48,10 @@ def solve_vrptw(
     settings: SolverSettings,
     candidates: list[int] | None = None,
     progress: ProgressCallback | None = None,
+    initial: list[tuple[list[int], int]] | None = None,
 ) -> SolverResult:
-    """Solve over ``candidates`` (stop nodes worth offering to the solver; all stops by default)."""
+    """Solve over ``candidates`` (stop nodes worth offering to the solver; all stops by default). ``initial``
+    (routes as (visits, vehicle type)) starts PyVRP's search from a plan being repaired; OR-Tools starts cold."""
     started = time.perf_counter()
     engine = choose_engine(inst, settings)
     if engine == "pyvrp" and inst.has_breaks:
@@ -67,7 +69,7 @@ def solve_vrptw(
         )
     monitor = SearchMonitor(engine, settings, len(nodes), progress, started=started)
     if engine == "pyvrp":
-        result = solve_pyvrp_portfolio(inst, settings, nodes, monitor, portfolio_size(settings, len(nodes)))
+        result = solve_pyvrp_portfolio(inst, settings, nodes, monitor, portfolio_size(settings, len(nodes)), initial)
     else:
         result = solve_ortools(inst, settings, nodes, monitor)
     # Unreachable legs were capped for the engines; a plan must never use one.

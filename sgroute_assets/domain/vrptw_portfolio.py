@@ -31,7 +31,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 
 from .vrptw_instance import VrptwInstance
-from .vrptw_pyvrp import solve_pyvrp
+from .vrptw_pyvrp import InitialRoutes, solve_pyvrp
 from .vrptw_search import SearchMonitor, SolverResult, SolverSettings, stall_window_s
 
 MAX_AUTO_WORKERS = 4
@@ -77,13 +77,18 @@ def _monitor_for(mode: str, settings: SolverSettings, stops: int, monitor: Searc
 
 
 def _search(
-    inst: VrptwInstance, settings: SolverSettings, nodes: list[int], mode: str, deadline: float
+    inst: VrptwInstance,
+    settings: SolverSettings,
+    nodes: list[int],
+    mode: str,
+    deadline: float,
+    initial: InitialRoutes | None = None,
 ) -> SolverResult:
     """One worker's search, bounded by the parent's deadline (CLOCK_MONOTONIC is shared across processes)."""
     remaining = max(0.1, deadline - time.perf_counter())
     worker_settings = replace(settings, time_limit_s=remaining)
     monitor = _monitor_for(mode, worker_settings, len(nodes), SearchMonitor("pyvrp", worker_settings, len(nodes)))
-    return solve_pyvrp(inst, settings, nodes, monitor, required=mode == REQUIRED)
+    return solve_pyvrp(inst, settings, nodes, monitor, required=mode == REQUIRED, initial=initial)
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
@@ -110,18 +115,26 @@ def _best(runs: list[tuple[int, str, SolverResult | None, str]], fallback: Solve
 
 
 def _one_after_the_other(
-    inst: VrptwInstance, settings: SolverSettings, nodes: list[int], monitor: SearchMonitor
+    inst: VrptwInstance,
+    settings: SolverSettings,
+    nodes: list[int],
+    monitor: SearchMonitor,
+    initial: InitialRoutes | None = None,
 ) -> SolverResult:
     if not required_may_work(inst, nodes):
-        result = solve_pyvrp(inst, settings, nodes, monitor)
+        result = solve_pyvrp(inst, settings, nodes, monitor, initial=initial)
         return _best([(settings.seed, OPTIONAL, result, result.stop_reason)], result)
-    first = solve_pyvrp(inst, settings, nodes, _monitor_for(REQUIRED, settings, len(nodes), monitor), required=True)
+    first = solve_pyvrp(
+        inst, settings, nodes, _monitor_for(REQUIRED, settings, len(nodes), monitor), required=True, initial=initial
+    )
     runs = [(settings.seed, REQUIRED, first, first.stop_reason)]
     if first.status == "feasible":
         return _best(runs, first)
     remaining = max(MIN_FALLBACK_S, monitor.deadline - time.perf_counter())
     rest = replace(settings, time_limit_s=remaining)
-    second = solve_pyvrp(inst, settings, nodes, SearchMonitor("pyvrp", rest, len(nodes), monitor.progress))
+    second = solve_pyvrp(
+        inst, settings, nodes, SearchMonitor("pyvrp", rest, len(nodes), monitor.progress), initial=initial
+    )
     runs.append((settings.seed, OPTIONAL, second, second.stop_reason))
     chosen = _best(runs, second)
     chosen.solve_time_s = monitor.elapsed()
@@ -129,11 +142,17 @@ def _one_after_the_other(
 
 
 def solve_pyvrp_portfolio(
-    inst: VrptwInstance, settings: SolverSettings, nodes: list[int], monitor: SearchMonitor, workers: int
+    inst: VrptwInstance,
+    settings: SolverSettings,
+    nodes: list[int],
+    monitor: SearchMonitor,
+    workers: int,
+    initial: InitialRoutes | None = None,
 ) -> SolverResult:
-    """The engine's plan: see the module docstring for which searches run where."""
+    """The engine's plan: see the module docstring for which searches run where; every search starts from
+    ``initial`` when given (a plan being repaired)."""
     if workers <= 1:
-        return _one_after_the_other(inst, settings, nodes, monitor)
+        return _one_after_the_other(inst, settings, nodes, monitor, initial)
     required_ok = required_may_work(inst, nodes)
     modes = [REQUIRED if required_ok and k % 2 == 0 else OPTIONAL for k in range(workers)]
     pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=_worker_context())
@@ -143,13 +162,19 @@ def solve_pyvrp_portfolio(
                 settings.seed + k,
                 modes[k],
                 pool.submit(
-                    _search, inst, replace(settings, seed=settings.seed + k), nodes, modes[k], monitor.deadline
+                    _search,
+                    inst,
+                    replace(settings, seed=settings.seed + k),
+                    nodes,
+                    modes[k],
+                    monitor.deadline,
+                    initial,
                 ),
             )
             for k in range(1, workers)
         ]
         own_monitor = _monitor_for(modes[0], settings, len(nodes), monitor)
-        own = solve_pyvrp(inst, settings, nodes, own_monitor, required=modes[0] == REQUIRED)
+        own = solve_pyvrp(inst, settings, nodes, own_monitor, required=modes[0] == REQUIRED, initial=initial)
         runs: list[tuple[int, str, SolverResult | None, str]] = [(settings.seed, modes[0], own, own.stop_reason)]
         for seed, mode, future in futures:
             wait = max(0.0, monitor.deadline - time.perf_counter()) + WORKER_GRACE_S

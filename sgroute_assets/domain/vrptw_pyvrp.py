@@ -12,15 +12,22 @@ memory at 1000 stops). A vehicle type's own start/end points are PyVRP depots of
 from __future__ import annotations
 
 import numpy as np
-from pyvrp import Model, PenaltyParams, SolveParams, solve
+from pyvrp import Model, PenaltyParams, Route, Solution, SolveParams, solve
 from pyvrp._pyvrp import ActivityType
 
 from .vrptw_instance import UNREACHABLE, VrptwInstance
 from .vrptw_search import SearchMonitor, SolverResult, SolverSettings
 
+InitialRoutes = list[tuple[list[int], int]]  # (visits as instance nodes, vehicle type index) per route
+
 
 def solve_pyvrp(
-    inst: VrptwInstance, settings: SolverSettings, nodes: list[int], monitor: SearchMonitor, required: bool = False
+    inst: VrptwInstance,
+    settings: SolverSettings,
+    nodes: list[int],
+    monitor: SearchMonitor,
+    required: bool = False,
+    initial: InitialRoutes | None = None,
 ) -> SolverResult:
     """Solve over ``nodes`` (the stops worth offering; never empty).
 
@@ -28,6 +35,9 @@ def solve_pyvrp(
     better plans with it (RC206 1051.1 against 1064.3, RC208 776.1 against 782.8 in 10 s as optional clients),
     but it has no plan at all when some stop must be dropped, so it is run beside an optional-visit search
     (domain/vrptw_portfolio.py), never alone.
+
+    ``initial`` starts the search from given routes (a plan being repaired on exact legs,
+    domain/leg_verification.py) instead of PyVRP's own start; stops not in ``nodes`` are left out of them.
     """
     own_depots = sorted({d for t in inst.vehicle_types for d in (t.start_depot, t.end_depot)} - {0})
     index_map = [0] + nodes + own_depots
@@ -79,7 +89,14 @@ def solve_pyvrp(
     # let one unit of violation cost as much as dropping the most valuable stop.
     top_prize = max(inst.node_penalty(n) for n in nodes)
     params = SolveParams(penalty=PenaltyParams(max_penalty=float(max(100_000, top_prize))))
-    result = solve(data, stop=monitor.observe, seed=settings.seed, collect_stats=False, params=params)
+    result = solve(
+        data,
+        stop=monitor.observe,
+        seed=settings.seed,
+        collect_stats=False,
+        params=params,
+        initial_solution=_initial_solution(data, nodes, initial),
+    )
     best = result.best
     if not best.is_feasible():
         return SolverResult(
@@ -113,3 +130,20 @@ def solve_pyvrp(
         stop_reason=monitor.stop_reason,
         best_found_s=monitor.best_found_s(),
     )
+
+
+def _initial_solution(data, nodes: list[int], initial: InitialRoutes | None) -> Solution | None:
+    """``initial`` as a PyVRP solution (client k is node ``nodes[k]``); None when there is none or PyVRP refuses
+    it (more routes of a type than it has vehicles, say): the search then starts as it always does."""
+    if not initial:
+        return None
+    client = {node: k for k, node in enumerate(nodes)}
+    routes = []
+    for visits, vehicle_type in initial:
+        kept = [client[n] for n in visits if n in client]
+        if kept:
+            routes.append(Route(data, kept, vehicle_type))
+    try:
+        return Solution(data, routes)
+    except RuntimeError:
+        return None
