@@ -390,7 +390,8 @@ def travel_times_for(env: str, app_db: AppDatabase) -> TravelTimes:
     """The travel times each environment uses (resources.py calls this).
 
     ``local`` without ONEMAP_EMAIL/ONEMAP_PASSWORD: the travel-time model alone. Otherwise OneMap for up to
-    SGROUTE_ONEMAP_CALL_BUDGET pairs per matrix (default 600) and the model for the rest.
+    SGROUTE_ONEMAP_CALL_BUDGET pairs per matrix (default 600) and the model for the rest; each plan's driven legs
+    then verified within SGROUTE_ONEMAP_VERIFY_BUDGET calls (default: all of them).
     """
     # The active trained travel-time model (the shipped default until observations train a new version).
     model = ModelTravelTimes(store=TravelTimeModelStore(app_db=app_db))

@@ -279,3 +279,17 @@ def test_a_repair_solve_starts_from_the_current_plan(shared_dir):
     current = [(visits, t) for visits, t in zip(plan.routes, plan.route_types, strict=True) if visits]
     warm = solve_vrptw(inst, SolverSettings(time_limit_s=0.1, workers=1), initial=current)
     assert warm.status == "feasible" and warm.objective <= plan.objective
+
+
+def test_the_verification_budget_comes_from_the_environment(monkeypatch, app_db_url):
+    from sgroute_resources.onemap_travel_times import travel_times_for
+
+    monkeypatch.setenv("ONEMAP_EMAIL", EMAIL)
+    monkeypatch.setenv("ONEMAP_PASSWORD", PASSWORD)
+    db = AppDatabase(url=app_db_url)
+    assert travel_times_for("local", db).verify_budget is None  # unset: every driven leg
+    monkeypatch.setenv("SGROUTE_ONEMAP_VERIFY_BUDGET", "250")
+    monkeypatch.setenv("SGROUTE_ONEMAP_CALL_BUDGET", "40")
+    travel = travel_times_for("local", db)
+    assert (travel.verify_budget, travel.call_budget, travel.verifies_legs) == (250, 40, True)
+    assert CurveTravelTimes().verifies_legs is False
