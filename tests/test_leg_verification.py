@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -293,3 +294,31 @@ def test_the_verification_budget_comes_from_the_environment(monkeypatch, app_db_
     travel = travel_times_for("local", db)
     assert (travel.verify_budget, travel.call_budget, travel.verifies_legs) == (250, 40, True)
     assert CurveTravelTimes().verifies_legs is False
+
+
+def test_own_depots_and_driver_breaks_are_verified_too(tmp_path, resources, fake_onemap, materialise, sg_points):
+    pts = sg_points.sample(8, random_state=9)
+    write_stops(
+        tmp_path,
+        [f"S{k:02d},{lat:.5f},{lon:.5f},1,20,," for k, (lat, lon) in enumerate(zip(pts.lat, pts.lon, strict=True))],
+    )
+    own_start = (1.30000, 103.80000)
+    types = [
+        {"name": "Van", "count": 1, "start_lat": own_start[0], "start_lon": own_start[1]},
+        {"name": "Lorry", "count": 1, "break_earliest": "09:00", "break_latest": "10:00", "break_minutes": 30},
+    ]
+    with dg.instance_for_test() as instance:
+        plan = run(materialise, instance, resources(), config(vehicle_types=types)).asset_value("route_plan")
+    v = plan.verification
+    legs = driven_legs(plan)
+    assert sorted(fake_onemap.route_legs_asked()) == sorted(set(legs)) and v.share_onemap == 1.0
+    assert plan.stops_served == 8
+    for route in plan.routes:
+        start = plan.start_point(route)
+        if route.vehicle_type == "Van":
+            assert (start.lat, start.lon) == own_start
+        exact = [fake_onemap.leg_time(*leg)[0] for leg in driven_legs(replace(plan, routes=[route]))]
+        assert route.travel_s == sum(exact)  # every leg of the route, depot legs included, on OneMap's time
+        assert {visit.eta_source for visit in route.visits} == {"onemap"}
+        if route.vehicle_type == "Lorry" and route.break_start_s is not None:
+            assert 9 * 3600 <= route.break_start_s <= 10 * 3600
