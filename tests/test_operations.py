@@ -78,6 +78,20 @@ def test_a_failed_route_run_is_recorded_once_with_partition_step_and_plain_reaso
     assert "failed at step stops" in line["message"] and row.reason in line["message"]
 
 
+def test_a_failed_blocking_check_is_recorded_with_the_checks_own_reason(
+    app_db_url, make_local_resources, materialise, tmp_path
+):
+    resources = make_local_resources(app_db_url)
+    (tmp_path / "inbox" / "none_valid.csv").write_text("stop_ref,address,postal_code,lat,lon,demand\nX1,,12345,,,1\n")
+    with dg.instance_for_test() as instance:
+        result = materialise(instance, resources, "none_valid.csv", FAST)
+        assert not result.success
+        _evaluate_failure_sensor(instance, result, app_db_url)
+    (row,) = _failed_rows(app_db_url)
+    assert row.step_key == "validated_stops_has_valid_stops" and row.error_type == "DagsterAssetCheckFailedError"
+    assert row.reason.startswith("check has_valid_stops failed: none_valid.csv has no valid stop row"), row.reason
+
+
 def test_operations_are_registered_in_the_code_location():
     assert defs.resolve_sensor_def("record_failed_runs").default_status == dg.DefaultSensorStatus.RUNNING
     schedule = defs.resolve_schedule_def("retention_schedule")

@@ -46,6 +46,9 @@ T03,18 Raffles Quay,048582,1.28066,103.85040,3,10
 T04,11 Jalan Tan Tock Seng,308433,1.32124,103.84595,1,10
 T05,1 Jurong West Central 2,648886,1.33970,103.70670,2,10
 """
+# Readable, but not one stop can be planned: the blocking has_valid_stops check fails the run.
+FAILING_FILE = "topology_no_valid_stops.csv"
+FAILING_STOPS = "stop_ref,address,postal_code,lat,lon,demand\nX01,,12345,,,1\nX02,,99,,,1\n"
 RUN_TIMEOUT_S = 150
 
 
@@ -236,6 +239,7 @@ def topology(pg_server, gcs_emulator):
             "onemap": onemap,
             "timings": timings,
             "started": started,
+            "app_url": app_url,
         }
 
 
@@ -259,7 +263,9 @@ def planned(topology):
     """The stop file uploaded to the bucket's inbox, planned by a run the daemon alone started."""
     bucket, port, procs = topology["bucket"], topology["web_port"], topology["procs"]
     bucket.blob(f"incoming/{STOP_FILE}").upload_from_string(STOPS, content_type="text/csv")
+    bucket.blob(f"incoming/{FAILING_FILE}").upload_from_string(FAILING_STOPS, content_type="text/csv")
     uploaded = time.monotonic()
+    topology["uploaded"] = uploaded
 
     def finished_run() -> dict | None:
         data = _graphql(port, RUNS, {"job": "route_planning_job"})["runsOrError"]
@@ -395,6 +401,33 @@ SUMMARY_SHOWN = """(() => {
           headers: [...table.querySelectorAll('th')].map(th => th.innerText.trim()),
           rows: [...table.querySelectorAll('tbody tr')].map(tr => tr.innerText), text: dialog.innerText};
 })()"""
+
+
+def test_a_failed_run_is_recorded_by_the_daemons_failure_sensor_in_the_app_table(topology, planned):
+    """The second file fails its blocking check; record_failed_runs, ticked by the daemon, writes its row."""
+    from sqlalchemy import select
+
+    from sgroute_resources.app_database import engine_for
+    from sgroute_resources.app_tables import FailedRun
+
+    engine = engine_for(topology["app_url"])
+
+    def recorded():
+        with engine.connect() as conn:
+            return conn.execute(select(FailedRun).where(FailedRun.partition_key == FAILING_FILE)).one_or_none()
+
+    row = _wait("the failed run in the app table failed_runs", recorded, RUN_TIMEOUT_S, topology["procs"], 1.0)
+    topology["timings"]["upload_to_failure_recorded_s"] = time.monotonic() - topology["uploaded"]
+    assert row.job_name == "route_planning_job"
+    assert row.step_key and row.step_key.startswith("validated_stops"), row.step_key
+    # The check's own words (why no stop is valid), not Dagster's "blocking asset check failed".
+    assert row.error_type == "DagsterAssetCheckFailedError"
+    assert row.reason.startswith("check has_valid_stops failed: "), row.reason
+    assert "Traceback" not in row.reason and "blocking" not in row.reason, row.reason
+    runs = _graphql(topology["web_port"], RUNS, {"job": "route_planning_job"})["runsOrError"]["results"]
+    assert {r["runId"]: r["status"] for r in runs}[row.run_id] == "FAILURE"
+    assert f'"run_id": "{row.run_id}"' in topology["procs"].tail("code-server", 400)  # the JSON log line
+    print("failed run recorded:", row.step_key, "-", row.reason[:120], json.dumps(topology["timings"]))
 
 
 def test_the_route_plan_page_of_the_partition_shows_partition_map_and_route_table(topology, planned):
