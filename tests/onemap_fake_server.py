@@ -38,6 +38,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import polyline
+
 ENDPOINTS = {
     "/api/auth/post/getToken": "token",
     "/api/common/elastic/search": "search",
@@ -126,21 +128,9 @@ def road_points(olat: float, olon: float, dlat: float, dlon: float) -> list[tupl
     return [(round(lat, 5), round(lon, 5)) for lat, lon in out]
 
 
-def encode_polyline(points: list[tuple[float, float]], precision: int = 5) -> str:
-    """Google's encoded polyline algorithm (the format of OneMap's ``route_geometry``)."""
-    factor = 10**precision
-    out: list[str] = []
-    prev_lat = prev_lon = 0
-    for lat, lon in points:
-        ilat, ilon = int(round(lat * factor)), int(round(lon * factor))
-        for delta in (ilat - prev_lat, ilon - prev_lon):
-            value = ~(delta << 1) if delta < 0 else delta << 1
-            while value >= 0x20:
-                out.append(chr((0x20 | (value & 0x1F)) + 63))
-                value >>= 5
-            out.append(chr(value + 63))
-        prev_lat, prev_lon = ilat, ilon
-    return "".join(out)
+def encode_polyline(points: list[tuple[float, float]]) -> str:
+    """Google's encoded polyline (the format of OneMap's ``route_geometry``), precision 5."""
+    return polyline.encode(points, 5)
 
 
 def leg_key(olat: float, olon: float, dlat: float, dlon: float) -> tuple[float, float, float, float]:

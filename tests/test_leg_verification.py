@@ -18,7 +18,8 @@ import pytest
 from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, encode_polyline, leg_key, road_points
 from sqlalchemy import func, select
 
-from sgroute_assets.domain.leg_verification import ROAD_TIME, decode_polyline
+from sgroute_assets.domain.exports.road_path import decode_polyline
+from sgroute_assets.domain.leg_verification import ROAD_TIME
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.app_tables import ObservedTravelTime, OdCache
 from sgroute_resources.onemap_client import onemap_client_from_env
@@ -87,7 +88,7 @@ def test_decode_polyline_reads_googles_example_and_the_fakes_roads():
     assert decode_polyline("_p~iF~ps|U_ulLnnqC_mqNvxq`@") == [(38.5, -120.2), (40.7, -120.95), (43.252, -126.453)]
     road = road_points(1.3354, 103.8879, 1.3521, 103.9402)
     assert decode_polyline(encode_polyline(road)) == road and len(road) > 5
-    assert decode_polyline(encode_polyline(road)[:-3]) == road[:-1]  # truncated: up to the last whole point
+    assert decode_polyline(encode_polyline(road)[:-1]) == []  # truncated: no points, the leg is drawn straight
 
 
 def test_every_driven_leg_timed_once_across_two_runs_etas_exact_and_roads_in_the_geojson(

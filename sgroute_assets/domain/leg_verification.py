@@ -132,36 +132,6 @@ class PlanVerification:
         }
 
 
-def decode_polyline(encoded: str, precision: int = 5) -> list[tuple[float, float]]:
-    """(lat, lon) points of a Google encoded polyline (developers.google.com/maps/documentation/utilities/
-    polylinealgorithm): per point a lat and a lon delta, each zig-zag signed and sent as 5-bit chunks + 63.
-
-    Written here because the ``polyline`` package is not a dependency; a truncated string ends the line at the
-    last whole point rather than raising (a map should still draw what it has).
-    """
-    points: list[tuple[float, float]] = []
-    index, lat, lon, scale = 0, 0, 0, 10.0**precision
-    length = len(encoded)
-    while index < length:
-        deltas = []
-        for _ in range(2):
-            shift = result = 0
-            while True:
-                if index >= length:
-                    return points
-                byte = ord(encoded[index]) - 63
-                index += 1
-                result |= (byte & 0x1F) << shift
-                shift += 5
-                if byte < 0x20:
-                    break
-            deltas.append(~(result >> 1) if result & 1 else result >> 1)
-        lat += deltas[0]
-        lon += deltas[1]
-        points.append((lat / scale, lon / scale))
-    return points
-
-
 @dataclass
 class _Draft:
     visits: list[int]
@@ -510,7 +480,6 @@ __all__ = [
     "Pair",
     "PlanVerification",
     "RouteEtaChange",
-    "decode_polyline",
     "model_only",
     "verify_plan",
 ]

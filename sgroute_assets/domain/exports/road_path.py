@@ -10,10 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..leg_verification import decode_polyline
+import polyline
+
 from ..route_plan import Route, RoutePlan
 
 LatLon = tuple[float, float]
+
+
+def decode_polyline(encoded: str) -> list[LatLon]:
+    """(lat, lon) points of OneMap's ``route_geometry`` (Google's encoded polyline, precision 5).
+
+    A malformed or truncated string gives no points, so that leg is drawn straight and marked as such rather
+    than the whole map failing.
+    """
+    try:
+        return [(float(lat), float(lon)) for lat, lon in polyline.decode(encoded, 5)]
+    except (IndexError, ValueError, TypeError):
+        return []
 
 
 @dataclass(frozen=True)
