@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
+import pypdf
 import pytest
 from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, encode_polyline, leg_key, road_points
 from sqlalchemy import func, select
@@ -79,6 +80,10 @@ def driven_legs(plan) -> list[tuple[float, float, float, float]]:
     return legs
 
 
+def pdf_text(path) -> str:
+    return " ".join(" ".join(page.extract_text().split()) for page in pypdf.PdfReader(path).pages)
+
+
 def count(app_db_url: str, table) -> int:
     with AppDatabase(url=app_db_url).session() as db:
         return db.scalar(select(func.count()).select_from(table))
@@ -110,6 +115,9 @@ def test_every_driven_leg_timed_once_across_two_runs_etas_exact_and_roads_in_the
         assert v.legs_driven == len(legs) and v.legs_onemap == v.legs_driven and v.share_onemap == 1.0
         assert v.eta_source == plan.eta_source == "onemap" and v.onemap_calls == len(asked) and not v.fallback_legs
         assert plan.stops_served == 8
+        said = f"OneMap road times on {v.legs_driven} of {v.legs_driven} driven legs"
+        assert said in pdf_text(tmp_path / "exports" / NAME / "driver_pack.pdf")
+        assert f"ETAs from {said}" in first.asset_materializations_for_node("route_plan")[0].metadata["summary"].value
 
         # ETAs are the exact legs plus service and waiting, leg by leg from the departure.
         for route in plan.routes:
@@ -267,6 +275,9 @@ def test_without_onemap_nothing_changes_but_the_plan_says_its_etas_come_from_the
     assert exported["eta_source"] == "model" and exported["verification"] is None
     html = (tmp_path / "exports" / NAME / "route_map.html").read_text()
     assert "sgr-road" not in html and "sgr-straight" not in html and "ETAs from the travel-time model" in html
+    assert "travel-time model (OneMap not configured" in pdf_text(tmp_path / "exports" / NAME / "driver_pack.pdf")
+    summary = result.asset_materializations_for_node("route_plan")[0].metadata["summary"].value
+    assert "ETAs from the travel-time model" in summary
 
 
 def test_a_repair_solve_starts_from_the_current_plan(shared_dir):

@@ -54,6 +54,21 @@ def accounting_text(plan: RoutePlan) -> str:
     )
 
 
+def eta_source_text(plan: RoutePlan) -> str:
+    """Where the ETAs come from, in a dispatcher's words: every export says whether they are road-verified."""
+    v = plan.verification
+    if v is None:
+        return "ETAs from the travel-time model (OneMap not configured: no leg timed on the road network)"
+    text = f"ETAs from OneMap road times on {v.legs_onemap} of {v.legs_driven} driven legs"
+    if v.legs_onemap < v.legs_driven:
+        text += f", the other {v.legs_driven - v.legs_onemap} from the travel-time model"
+    if v.repaired_stops:
+        text += f"; {len(v.repaired_stops)} stops re-planned to stay on time"
+    if v.dropped_stops:
+        text += f"; {len(v.dropped_stops)} dropped as late on the road times"
+    return text
+
+
 def window_text(tw_start_min: int | None, tw_end_min: int | None) -> str:
     if tw_start_min is None and tw_end_min is None:
         return ""
@@ -72,7 +87,7 @@ def plan_markdown(plan: RoutePlan, *, title: str | None = None, map_png: bytes |
     lines += [" · ".join(facts), "", f"**{accounting_text(plan)}**"]
     if t["stops_with_warnings"]:
         lines[-1] += f" ({t['stops_with_warnings']} planned with warnings)"
-    lines.append("")
+    lines += ["", md_text(eta_source_text(plan)), ""]
     if map_png:
         lines += [f"![route map](data:image/png;base64,{base64.b64encode(map_png).decode()})", ""]
     lines += md_table(

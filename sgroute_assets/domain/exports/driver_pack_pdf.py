@@ -34,7 +34,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.doctemplate import LayoutError
 
-from ..plan_summary import accounting_text, day_label, plan_title, vehicle_label
+from ..plan_summary import accounting_text, day_label, eta_source_text, plan_title, vehicle_label
 from ..route_plan import Route, RoutePlan, clock
 from ..stop_schema import format_clock
 from .colors import vehicle_color
@@ -186,6 +186,7 @@ def _cover(plan: RoutePlan, title: str, map_png: bytes | None, sheet: StyleSheet
             f"routes at most {fleet.max_route_min} min, capacity {fleet.capacity} per vehicle",
         ),
         ("Rows", accounting_text(plan)),
+        ("ETAs", eta_source_text(plan).removeprefix("ETAs from ")),
         ("Vehicles", f"{totals['vehicles_used']} used of {totals['vehicles_available']} available"),
         (
             "Total",
