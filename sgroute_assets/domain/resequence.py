@@ -30,10 +30,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
-from .drop_reasons import DropReason, explain_drop, reason_alone
+from .drop_reasons import DropReason, reason_alone
 from .fleet import Fleet
-from .plan_feasibility import ClaimedRoute, InfeasiblePlanError, check_plan
-from .route_plan import DroppedStop, Route, RoutePlan, _route, clock
+from .plan_feasibility import InfeasiblePlanError
+from .route_plan import Route, RoutePlan, _route, assemble_plan, clock, solve_instance
 from .route_schedule import RouteTimes, schedule_route
 from .stop_file_reader import StopFileError, read_stop_file
 from .stop_overrides import SidecarSource, find_sidecar
@@ -41,7 +41,7 @@ from .stop_schema import Stop
 from .stop_validation import is_null_text, parse_float
 from .travel_time import TravelMatrix
 from .vrptw_instance import UNREACHABLE, ObjectiveWeights, VrptwInstance, instance_from_stops
-from .vrptw_model import ProgressCallback, SolverSettings, solve_vrptw
+from .vrptw_model import ProgressCallback, SolverSettings
 
 SEQUENCE_MARK = ".sequence"
 COLUMNS = ("vehicle", "stop_ref", "position")
@@ -429,54 +429,32 @@ def plan_with_sequence(
         reason = reason_alone(rest, node) if kept else None
         if not kept or (reason is not None and reason_alone(inst, node) is None):
             # Some vehicle could serve it, but not one the planner left free: say so, not "too heavy".
-            reason = DropReason(
+            pre_dropped[node] = DropReason(
                 NO_FREE_VEHICLE, "only vehicles with a fixed route in the planner's sequence could serve it"
             )
-        if reason is not None:
-            pre_dropped[node] = reason
-    candidates = [n for n in remaining if n not in pre_dropped]
-    result = solve_vrptw(rest, settings, candidates, progress)
-
-    order = sorted((k for k, v in enumerate(result.routes) if v), key=lambda k: (result.route_types[k], k))
-    used = [result.routes[k] for k in order]
-    types = [result.route_types[k] for k in order]
-    schedules = [schedule_route(rest, visits, t) for visits, t in zip(used, types, strict=True)]
-    dropped_nodes = sorted(set(result.dropped) | set(pre_dropped))
-    claimed = [
-        ClaimedRoute(
-            visits=v, start=s.start, service_start=s.service_start, end=s.end, vehicle_type=t, break_start=s.break_start
-        )
-        for v, s, t in zip(used, schedules, types, strict=True)
-    ]
-    # The fixed stops are not the remainder's to serve: to its check they count as handled elsewhere.
-    check = check_plan(rest, claimed, sorted(set(dropped_nodes) | fixed_set))
-    if check:
-        raise InfeasiblePlanError(check)
+    solved = solve_instance(
+        rest, settings, progress, nodes=remaining, pre_dropped=pre_dropped, handled_elsewhere=fixed_set
+    )
+    if solved.violations:
+        raise InfeasiblePlanError(solved.violations)
 
     taken = {f.slot.number for f in sequence}
     free = {k: [s for s in slots if s.type_index == k and s.number not in taken] for k in kept}
-    for visits, times, t in zip(used, schedules, types, strict=True):
+    for visits, times, t in zip(solved.routes, solved.schedules, solved.route_types, strict=True):
         slot = free[kept[t]].pop(0)
         route = _route(rest, slot.number, visits, times, node_stop, t)
         _name(route, fleet, slot)
         routes.append(route)
     routes.sort(key=lambda r: r.vehicle)
-
-    dropped = []
-    for node in dropped_nodes:
-        why = pre_dropped.get(node) or explain_drop(rest, node, used, types)
-        dropped.append(DroppedStop(stop=node_stop[node], reason=why.code, message=why.message))
-    return RoutePlan(
-        fleet=fleet,
-        routes=routes,
-        dropped=dropped,
-        solver_status=result.status,
-        objective=result.objective,
-        solve_time_s=result.solve_time_s,
-        time_limit_s=settings.time_limit_s,
-        matrix_source=matrix.source,
-        engine=result.engine,
-        stop_reason=result.stop_reason,
-        best_found_s=result.best_found_s,
+    return assemble_plan(
+        fleet,
+        rest,
+        routes,
+        solved.dropped,
+        solved.pre_dropped,
+        solved,
+        node_stop,
+        settings,
+        matrix.source,
         violations=violations,
     )

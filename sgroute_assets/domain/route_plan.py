@@ -244,15 +244,28 @@ class SolvedInstance:
 
 
 def solve_instance(
-    inst: VrptwInstance, settings: SolverSettings, progress: ProgressCallback | None = None
+    inst: VrptwInstance,
+    settings: SolverSettings,
+    progress: ProgressCallback | None = None,
+    *,
+    nodes: list[int] | None = None,
+    pre_dropped: dict[int, DropReason] | None = None,
+    handled_elsewhere: set[int] | None = None,
 ) -> SolvedInstance:
-    """Drop what no vehicle can serve, solve the rest, schedule it and run the independent check."""
-    pre_dropped = {}
-    for node in inst.stop_nodes:
-        reason = reason_alone(inst, node)
-        if reason is not None:
-            pre_dropped[node] = reason
-    candidates = [n for n in inst.stop_nodes if n not in pre_dropped]
+    """Drop what no vehicle can serve, solve the rest, schedule it and run the independent check.
+
+    ``nodes`` are the stops to plan (default: all), ``pre_dropped`` drops already decided with their reasons, and
+    ``handled_elsewhere`` stops another part of the plan serves (a planner's fixed routes, domain/resequence.py):
+    the check counts them as accounted for rather than missing.
+    """
+    nodes = list(inst.stop_nodes) if nodes is None else nodes
+    pre_dropped = dict(pre_dropped or {})
+    for node in nodes:
+        if node not in pre_dropped:
+            reason = reason_alone(inst, node)
+            if reason is not None:
+                pre_dropped[node] = reason
+    candidates = [n for n in nodes if n not in pre_dropped]
     result = solve_vrptw(inst, settings, candidates, progress)
 
     # Routes grouped by vehicle type, in the fleet's order, so numbers and names read naturally.
@@ -267,7 +280,7 @@ def solve_instance(
         )
         for v, s, t in zip(used, schedules, types, strict=True)
     ]
-    violations = check_plan(inst, claimed, dropped_nodes)
+    violations = check_plan(inst, claimed, sorted(set(dropped_nodes) | (handled_elsewhere or set())))
     return SolvedInstance(result, used, types, schedules, dropped_nodes, pre_dropped, violations)
 
 
@@ -285,7 +298,6 @@ def plan_routes(
     solved = solve_instance(inst, settings, progress)
     if solved.violations:
         raise InfeasiblePlanError(solved.violations)
-    result = solved.result
 
     names = [spec.vehicle_names() for spec in inst.vehicle_types]
     taken = [0] * len(inst.vehicle_types)
@@ -300,9 +312,29 @@ def plan_routes(
         route.end_depot = fleet.end_point(route.vehicle_type)
         taken[t] += 1
         routes.append(route)
+    return assemble_plan(
+        fleet, inst, routes, solved.dropped, solved.pre_dropped, solved, node_stop, settings, matrix.source
+    )
+
+
+def assemble_plan(
+    fleet: Fleet,
+    inst: VrptwInstance,
+    routes: list[Route],
+    dropped_nodes: list[int],
+    pre_dropped: dict[int, DropReason],
+    solved: SolvedInstance,
+    node_stop: dict[int, Stop],
+    settings: SolverSettings,
+    matrix_source: str,
+    violations: list[str] | None = None,
+) -> RoutePlan:
+    """The plan from its routes and dropped nodes, each drop explained against the solver's routes: one place for
+    optimised plans and resequenced ones (domain/resequence.py), so both report drops and solver figures alike."""
+    result = solved.result
     dropped = []
-    for node in solved.dropped:
-        why = solved.pre_dropped.get(node) or explain_drop(inst, node, solved.routes, solved.route_types)
+    for node in dropped_nodes:
+        why = pre_dropped.get(node) or explain_drop(inst, node, solved.routes, solved.route_types)
         dropped.append(DroppedStop(stop=node_stop[node], reason=why.code, message=why.message))
     return RoutePlan(
         fleet=fleet,
@@ -312,10 +344,11 @@ def plan_routes(
         objective=result.objective,
         solve_time_s=result.solve_time_s,
         time_limit_s=settings.time_limit_s,
-        matrix_source=matrix.source,
+        matrix_source=matrix_source,
         engine=result.engine,
         stop_reason=result.stop_reason,
         best_found_s=result.best_found_s,
+        violations=violations or [],
     )
 
 
