@@ -11,9 +11,12 @@ memory at 1000 stops). A vehicle type's own start/end points are PyVRP depots of
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from pyvrp import Model, PenaltyParams, Route, Solution, SolveParams, solve
 from pyvrp._pyvrp import ActivityType
+from pyvrp.exceptions import PenaltyBoundWarning
 
 from .vrptw_instance import UNREACHABLE, VrptwInstance
 from .vrptw_search import SearchMonitor, SolverResult, SolverSettings
@@ -89,14 +92,19 @@ def solve_pyvrp(
     # let one unit of violation cost as much as dropping the most valuable stop.
     top_prize = max(inst.node_penalty(n) for n in nodes)
     params = SolveParams(penalty=PenaltyParams(max_penalty=float(max(100_000, top_prize))))
-    result = solve(
-        data,
-        stop=monitor.observe,
-        seed=settings.seed,
-        collect_stats=False,
-        params=params,
-        initial_solution=_initial_solution(data, nodes, initial),
-    )
+    with warnings.catch_warnings():
+        if required:
+            # A required-stop search on a plan that must drop stops cannot become feasible: PyVRP warns that its
+            # penalties hit their ceiling. That is expected (the optional-visit search makes the plan), not news.
+            warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = solve(
+            data,
+            stop=monitor.observe,
+            seed=settings.seed,
+            collect_stats=False,
+            params=params,
+            initial_solution=_initial_solution(data, nodes, initial),
+        )
     best = result.best
     if not best.is_feasible():
         return SolverResult(
