@@ -88,3 +88,73 @@ def test_plan_json_on_a_demo_file_and_replan_with_other_settings(tmp_path):
     again = plan("--vehicles", "1", "--capacity", "200")
     assert again["partition"] == name and again["vehicles_used"] == 1
     assert [f for f in again["exports"] if f.startswith("drivers/")] == ["drivers/V01.csv"]
+
+
+def test_the_daemon_starts_from_what_the_cli_planned(tmp_path, monkeypatch):
+    """`make demo` / `sgroute plan` then `make dev` on the same DAGSTER_HOME: the daemon's sensor does not plan the
+    CLI's files again, and `sgroute plan` marks only its own file as handled (another inbox file still gets planned).
+    """
+    import os
+
+    import dagster as dg
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
+    from dagster._core.test_utils import InProcessTestWorkspaceLoadTarget, create_test_daemon_workspace_context
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from sensor_ticks import stop_file_tick
+
+    from sgroute_assets.cli.sensor_state import CODE_LOCATION, SENSOR, _stored, daemon_cursor
+    from sgroute_resources.app_database import AppDatabase
+    from sgroute_resources.stop_file_store import LocalStopFileStore
+
+    env = {
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "SGROUTE_INBOX": str(tmp_path / "inbox"),
+        "SGROUTE_EXPORTS": str(tmp_path / "exports"),
+        "SGROUTE_QUARANTINE": str(tmp_path / "quarantine"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+    }
+    (tmp_path / "home").mkdir()
+    (tmp_path / "inbox").mkdir()
+    lines = (DEMO / "orchard_central_deliveries.csv").read_text().splitlines()[:6]
+    (tmp_path / "inbox" / "other.csv").write_text("\n".join(lines) + "\n")
+    name = "east_west_tight_windows.csv"
+    proc = subprocess.run(
+        [str(SGROUTE), "plan", str(DEMO / name), "--time-limit", "1", "--json"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, **env},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout)["partition"] == name
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SGROUTE_INBOX_MIN_AGE_S", "0")
+    with dg.DagsterInstance.get() as instance:
+        # The state is where the daemon of `dagster dev -w workspace.yaml` looks for this sensor.
+        origin = InProcessCodeLocationOrigin(
+            loadable_target_origin=LoadableTargetOrigin(module_name="sgroute_assets.definitions"),
+            location_name=CODE_LOCATION,
+        )
+        with create_test_daemon_workspace_context(InProcessTestWorkspaceLoadTarget(origin), instance) as workspace:
+            location = workspace.create_request_context().get_code_location(CODE_LOCATION)
+            remote_sensor = next(iter(location.get_repositories().values())).get_sensor(SENSOR)
+        assert _stored(instance).selector_id == remote_sensor.selector_id
+
+        store = LocalStopFileStore(
+            inbox=env["SGROUTE_INBOX"], exports_dir=env["SGROUTE_EXPORTS"], quarantine_dir=env["SGROUTE_QUARANTINE"]
+        )
+        result = stop_file_tick(instance, store, AppDatabase(url=env["DATABASE_URL"]), daemon_cursor(instance))
+        assert [r.tags["sgroute/source_name"] for r in result.run_requests] == ["other.csv"]
+
+
+def test_the_cli_names_the_code_location_of_the_workspace():
+    import tomllib
+
+    import yaml
+
+    from sgroute_assets.cli.sensor_state import CODE_LOCATION
+
+    repo = DEMO.parents[1]
+    workspace = yaml.safe_load((repo / "workspace.yaml").read_text())
+    assert workspace["load_from"][0]["python_module"]["location_name"] == CODE_LOCATION
+    dagster_table = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["dagster"]
+    assert dagster_table["code_location_name"] == CODE_LOCATION

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from sgroute_assets.cli.sensor_state import daemon_cursor, store_cursor
 from sgroute_assets.domain.plan_summary import accounting_text, plan_title
 from sgroute_assets.domain.route_plan import RoutePlan
 from sgroute_assets.domain.stop_schema import ValidationReport
+from sgroute_assets.stop_intake.assets import SOURCE_NAME_TAG
 from sgroute_resources.stop_file_store import LocalStopFileStore, inbox_copies_complete, repo_root
 
 DEMO_DIR = repo_root() / "data" / "demo"
@@ -53,13 +55,25 @@ def run_sensor_and_jobs(
     """
     sensor = defs.resolve_sensor_def("stop_file_sensor")
     # The CLI copied its files into the inbox itself, whole, just before: no need to wait for them to settle.
+    # It ticks from the daemon's cursor and stores what it handled there (cli/sensor_state.py), so `make dev`
+    # does not plan the same files again.
     with (
         inbox_copies_complete(),
         dg.build_sensor_context(
-            instance=instance, instance_ref=instance.get_ref(), resources=defs.resources, definitions=defs
+            instance=instance,
+            instance_ref=instance.get_ref(),
+            cursor=daemon_cursor(instance),
+            resources=defs.resources,
+            definitions=defs,
         ) as context,
     ):
         result = sensor.evaluate_tick(context)
+    planned_names = None
+    if partition_keys is not None:
+        planned_names = {
+            r.tags.get(SOURCE_NAME_TAG, "") for r in result.run_requests or [] if r.partition_key in partition_keys
+        }
+    store_cursor(instance, result.cursor, only_names=planned_names)
     for request in result.dynamic_partitions_requests or []:
         keys = [k for k in request.partition_keys or [] if partition_keys is None or k in partition_keys]
         if keys:
