@@ -213,9 +213,22 @@ class OneMapTravelTimes(TravelTimes):
         if len(nodes_at) < 2:
             return {}
         lats = sorted({p[0] for p in nodes_at})
-        out: dict[OdKey, tuple[float, float | None]] = {}
+        rows = self._cached_rows(lats, dest_lats=lats if len(lats) <= 2000 else None)
+        return {
+            key: (dur, dist)
+            for key, (dur, dist, _) in rows.items()
+            if key[:2] != key[2:] and key[:2] in nodes_at and key[2:] in nodes_at
+        }
+
+    def _cached_rows(
+        self, origin_lats: list[int], dest_lats: list[int] | None = None
+    ) -> dict[OdKey, tuple[float, float | None, str | None]]:
+        """``od_cache`` rows at this departure hour whose origin latitude is one of ``origin_lats`` (and
+        destination latitude one of ``dest_lats``, when given): duration, distance and road polyline. The one
+        query both the matrix and the verification pass read the cache with, in chunks the database accepts."""
+        out: dict[OdKey, tuple[float, float | None, str | None]] = {}
         with self.app_db.session() as db:
-            for start in range(0, len(lats), 400):
+            for start in range(0, len(origin_lats), 400):
                 stmt = select(
                     OdCache.origin_lat_e5,
                     OdCache.origin_lon_e5,
@@ -223,16 +236,15 @@ class OneMapTravelTimes(TravelTimes):
                     OdCache.dest_lon_e5,
                     OdCache.duration_s,
                     OdCache.distance_m,
+                    OdCache.geometry,
                 ).where(
                     OdCache.hour_bucket == self.departure_hour,
-                    OdCache.origin_lat_e5.in_(lats[start : start + 400]),
+                    OdCache.origin_lat_e5.in_(origin_lats[start : start + 400]),
                 )
-                if len(lats) <= 2000:
-                    stmt = stmt.where(OdCache.dest_lat_e5.in_(lats))
-                for olat, olon, dlat, dlon, dur, dist in db.execute(stmt):
-                    origin, dest = (olat, olon), (dlat, dlon)
-                    if origin != dest and origin in nodes_at and dest in nodes_at:
-                        out[(olat, olon, dlat, dlon)] = (float(dur), None if dist is None else float(dist))
+                if dest_lats is not None:
+                    stmt = stmt.where(OdCache.dest_lat_e5.in_(dest_lats))
+                for olat, olon, dlat, dlon, dur, dist, geometry in db.execute(stmt):
+                    out[(olat, olon, dlat, dlon)] = (float(dur), None if dist is None else float(dist), geometry)
         return out
 
     def _store(
@@ -364,26 +376,8 @@ class OneMapTravelTimes(TravelTimes):
         if not keys:
             return {}
         wanted = set(keys)
-        origins = sorted({k[0] for k in keys})
-        out: dict[OdKey, tuple[float, float | None, str | None]] = {}
-        with self.app_db.session() as db:
-            for start in range(0, len(origins), 400):
-                stmt = select(
-                    OdCache.origin_lat_e5,
-                    OdCache.origin_lon_e5,
-                    OdCache.dest_lat_e5,
-                    OdCache.dest_lon_e5,
-                    OdCache.duration_s,
-                    OdCache.distance_m,
-                    OdCache.geometry,
-                ).where(
-                    OdCache.hour_bucket == self.departure_hour, OdCache.origin_lat_e5.in_(origins[start : start + 400])
-                )
-                for olat, olon, dlat, dlon, dur, dist, geometry in db.execute(stmt):
-                    key = (olat, olon, dlat, dlon)
-                    if key in wanted:
-                        out[key] = (float(dur), None if dist is None else float(dist), geometry)
-        return out
+        rows = self._cached_rows(sorted({k[0] for k in keys}))
+        return {key: row for key, row in rows.items() if key in wanted}
 
 
 def travel_times_for(env: str, app_db: AppDatabase) -> TravelTimes:

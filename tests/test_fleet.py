@@ -14,8 +14,8 @@ import dagster as dg
 import numpy as np
 import pypdf
 import pytest
+from sensor_ticks import stop_file_tick
 
-from sgroute_assets.definitions import defs
 from sgroute_assets.domain.exports import render_exports
 from sgroute_assets.domain.exports.driver_csv import BREAK_REF, driver_csvs
 from sgroute_assets.domain.exports.planner_csv import planner_csv
@@ -174,17 +174,7 @@ def test_fleet_file_is_no_partition_and_a_change_replans_its_stop_file(tmp_path,
     (inbox / "week12.fleet.csv").write_text("name,count,capacity\nVan,2,30\n")
 
     def tick(instance, cursor):
-        context = dg.build_sensor_context(
-            instance=instance,
-            instance_ref=instance.get_ref(),
-            cursor=cursor,
-            resources={"stop_file_store": store, "app_db": app_db},
-            definitions=defs,
-        )
-        result = defs.resolve_sensor_def("stop_file_sensor").evaluate_tick(context)
-        for request in result.dynamic_partitions_requests or []:
-            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-        return result
+        return stop_file_tick(instance, store, app_db, cursor)
 
     with dg.instance_for_test() as instance:
         first = tick(instance, None)

@@ -11,8 +11,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster_gcp import GCSResource
+from sensor_ticks import stop_file_tick
 
-from sgroute_assets.definitions import ROUTE_ASSETS, ROUTE_CHECKS, defs
+from sgroute_assets.definitions import ROUTE_ASSETS, ROUTE_CHECKS
 from sgroute_assets.stop_intake.stop_file_sensor import MAX_RUNS_PER_TICK, SensorCursor
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.gcs_io_manager import CheckedGCSPickleIOManager, MissingBucketError
@@ -37,17 +38,7 @@ def upload(bucket, name: str, data: bytes) -> None:
 
 
 def tick(instance, store, app_db, cursor):
-    with dg.build_sensor_context(
-        instance=instance,
-        instance_ref=instance.get_ref(),
-        cursor=cursor,
-        resources={"stop_file_store": store, "app_db": app_db},
-        definitions=defs,
-    ) as context:
-        result = defs.resolve_sensor_def("stop_file_sensor").evaluate_tick(context)
-    for request in result.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-    return result
+    return stop_file_tick(instance, store, app_db, cursor)
 
 
 def run_until_quiet(instance, store, app_db, cursor, max_ticks=50):

@@ -13,9 +13,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster_gcp import GCSResource
+from sensor_ticks import stop_file_tick
 from sqlalchemy import select, text
 
-from sgroute_assets.definitions import defs
 from sgroute_assets.domain.partition_keys import MAX_KEY_LENGTH, partition_key_for, unique_partition_key
 from sgroute_assets.stop_intake.assets import stops
 from sgroute_resources import migrations
@@ -44,17 +44,7 @@ def local_store(tmp_path: Path, cls: type[LocalStopFileStore] = LocalStopFileSto
 
 
 def tick(instance, store, app_db, cursor=None) -> dg.SensorResult:
-    with dg.build_sensor_context(
-        instance=instance,
-        instance_ref=instance.get_ref(),
-        cursor=cursor,
-        resources={"stop_file_store": store, "app_db": app_db},
-        definitions=defs,
-    ) as context:
-        result = defs.resolve_sensor_def("stop_file_sensor").evaluate_tick(context)
-    for request in result.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-    return result
+    return stop_file_tick(instance, store, app_db, cursor)
 
 
 def read_partition(instance, store, app_db, key: str, tags: dict | None = None) -> dg.ExecuteInProcessResult:

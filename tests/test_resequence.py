@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 import pytest
+from sensor_ticks import stop_file_tick
 
 from sgroute_assets.domain.fleet import Fleet, VehicleType
 from sgroute_assets.domain.plan_feasibility import ClaimedRoute, check_plan
@@ -344,7 +345,6 @@ def test_a_sequence_file_is_no_partition_and_a_change_replans_its_stop_file(tmp_
     import os
     import time
 
-    from sgroute_assets.definitions import defs
     from sgroute_resources.app_database import AppDatabase
     from sgroute_resources.stop_file_store import LocalStopFileStore
 
@@ -358,17 +358,7 @@ def test_a_sequence_file_is_no_partition_and_a_change_replans_its_stop_file(tmp_
     (inbox / "week12.sequence.csv").write_text("vehicle,stop_ref,position\nV01,A2,1\nV01,A1,2\n")
 
     def tick(instance, cursor):
-        context = dg.build_sensor_context(
-            instance=instance,
-            instance_ref=instance.get_ref(),
-            cursor=cursor,
-            resources={"stop_file_store": store, "app_db": AppDatabase(url=app_db_url)},
-            definitions=defs,
-        )
-        result = defs.resolve_sensor_def("stop_file_sensor").evaluate_tick(context)
-        for request in result.dynamic_partitions_requests or []:
-            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-        return result
+        return stop_file_tick(instance, store, AppDatabase(url=app_db_url), cursor)
 
     with dg.instance_for_test() as instance:
         first = tick(instance, None)

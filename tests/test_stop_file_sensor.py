@@ -10,8 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from sensor_ticks import stop_file_tick
 
-from sgroute_assets.definitions import defs
 from sgroute_assets.domain.partition_keys import partition_key_for
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.stop_file_store import LocalStopFileStore
@@ -42,17 +42,7 @@ def store(tmp_path: Path) -> LocalStopFileStore:
 
 def tick(instance: dg.DagsterInstance, store: LocalStopFileStore, cursor: str | None, app_db: AppDatabase):
     """One daemon-like tick: evaluate, then apply the partition requests as the daemon would."""
-    context = dg.build_sensor_context(
-        instance=instance,
-        instance_ref=instance.get_ref(),
-        cursor=cursor,
-        resources={"stop_file_store": store, "app_db": app_db},
-        definitions=defs,
-    )
-    result = defs.resolve_sensor_def("stop_file_sensor").evaluate_tick(context)
-    for request in result.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-    return result
+    return stop_file_tick(instance, store, app_db, cursor)
 
 
 def test_new_files_become_partitions_with_runs_and_a_repeat_tick_does_nothing(store, app_db):
