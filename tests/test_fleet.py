@@ -530,3 +530,16 @@ def test_extra_depot_nodes_keep_the_matrix_cells_and_come_from_the_same_source()
     ((ids, timing),) = asked
     assert timing.service_min[-2:] == (0, 0) and len(timing.tw_end_min) == 8 and out.timing is base.timing
     assert out.provenance["extra_nodes"]["nodes"] == ["depot:Van:start", "depot:Van:end"]
+
+
+def test_route_numbers_are_the_fleets_vehicle_numbers_even_with_vehicles_left_unused():
+    """Van x 3 then a Lorry: a plan with one van and the lorry calls them V01 and V04 (Lorry), the numbers a
+    planner's sequence file uses, so "V04" on an export and in a sequence file is the same vehicle."""
+    # Only the lorry carries the 50; the 20 no longer fits on it, so one van goes too.
+    stops = [Stop("BIG", 2, lat=1.30, lon=103.85, demand=50), Stop("SMALL", 3, lat=1.31, lon=103.85, demand=20)]
+    vans = VehicleType("Van", 3, 30, 480, 1080, 600, 30.0)
+    lorry = VehicleType("Lorry", 1, 60, 480, 1080, 600, 30.0)
+    plan = plan_routes(Fleet(*DEPOT, types=(vans, lorry)), stops, matrix_for(stops), FAST)
+    assert not plan.dropped
+    by_id = {r.vehicle_id: (r.vehicle_name, [v.stop.stop_ref for v in r.visits]) for r in plan.routes}
+    assert by_id == {"V01": ("Van 1", ["SMALL"]), "V04": ("Lorry", ["BIG"])}

@@ -299,13 +299,15 @@ def plan_routes(
     if solved.violations:
         raise InfeasiblePlanError(solved.violations)
 
+    # A route's number is its vehicle's place in the fleet, counted type by type (as a planner's sequence file
+    # names vehicles, domain/resequence.py): "V03" is always the same vehicle, so with a mixed fleet the numbers
+    # of a plan that leaves vehicles unused may have gaps (V01, V03).
     names = [spec.vehicle_names() for spec in inst.vehicle_types]
+    offsets = [sum(spec.count for spec in inst.vehicle_types[:k]) for k in range(len(inst.vehicle_types))]
     taken = [0] * len(inst.vehicle_types)
     routes = []
-    for number, (visits, times, t) in enumerate(
-        zip(solved.routes, solved.schedules, solved.route_types, strict=True), start=1
-    ):
-        route = _route(inst, number, visits, times, node_stop, t)
+    for visits, times, t in zip(solved.routes, solved.schedules, solved.route_types, strict=True):
+        route = _route(inst, offsets[t] + taken[t] + 1, visits, times, node_stop, t)
         route.vehicle_type = inst.vehicle_types[t].name
         route.vehicle_name = names[t][taken[t]]
         route.start_depot = fleet.start_point(route.vehicle_type)
