@@ -359,23 +359,16 @@ def _routes(
     renumber: bool,
 ) -> tuple[list[Route], list[str]]:
     """Routes on the exact legs. Fixed routes keep their vehicle and get their violations re-derived; optimised
-    ones keep theirs unless the plan changed, then are numbered as the planner numbers them (type by type, and
-    on the vehicles no fixed route holds when there are fixed routes)."""
+    ones keep theirs unless the plan changed, then take the fleet's vehicles in order (numbered type by type, as
+    every plan is), skipping those a fixed route holds."""
     fleet = plan.fleet
     if renumber:
         free = [d for d in drafts if not d.fixed]
-        if fixed_vehicles:
-            slots = [s for s in vehicle_slots(fleet) if s.number not in fixed_vehicles]
-            for d in sorted(free, key=lambda d: d.vehicle_type):
-                slot = next(s for s in slots if s.type_index == d.vehicle_type)
-                slots.remove(slot)
-                d.number, d.name = slot.number, slot.name
-        else:
-            names = [spec.vehicle_names() for spec in inst.vehicle_types]
-            taken = [0] * len(inst.vehicle_types)
-            for number, d in enumerate(sorted(free, key=lambda d: d.vehicle_type), start=1):
-                d.number, d.name = number, names[d.vehicle_type][taken[d.vehicle_type]]
-                taken[d.vehicle_type] += 1
+        slots = [s for s in vehicle_slots(fleet) if s.number not in fixed_vehicles]
+        for d in sorted(free, key=lambda d: d.vehicle_type):
+            slot = next(s for s in slots if s.type_index == d.vehicle_type)
+            slots.remove(slot)
+            d.number, d.name = slot.number, slot.name
     routes: list[Route] = []
     violations: list[str] = []
     for d in drafts:
