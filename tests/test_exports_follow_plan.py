@@ -122,3 +122,26 @@ def test_a_failed_export_says_why_in_plain_words(make_local_resources, app_db_ur
         assert user.description.startswith("exports for plan ") and "could not be written" in user.description
         assert "previous exports are unchanged" in user.description
     assert (tmp_path / "exports" / NAME / "manifest.json").is_file()
+
+
+def test_every_export_in_the_metadata_opens_in_a_browser(make_local_resources, app_db_url, tmp_path, materialise):
+    """With the export server of `make dev` (SGROUTE_EXPORTS_URL), each file of the pack is a link, the
+    interactive map included."""
+    resources = make_local_resources(app_db_url, SGROUTE_EXPORTS_URL="http://127.0.0.1:3001")
+    shutil.copy(DEMO / NAME, tmp_path / "inbox" / NAME)
+    with dg.instance_for_test() as instance:
+        result = materialise(instance, resources, NAME, fleet(2))
+        assert result.success
+        metadata = result.asset_materializations_for_node("route_exports")[0].metadata
+    base = "http://127.0.0.1:3001/" + NAME.replace(" ", "%20") + "/"
+    for key, file in [
+        ("route_map_html", "route_map.html"),
+        ("route_map", "route_map.png"),
+        ("driver_pack", "driver_pack.pdf"),
+        ("planner_csv", "planner.csv"),
+        ("unplanned_stops_csv", "unplanned_stops.csv"),
+        ("geojson", "routes.geojson"),
+    ]:
+        assert isinstance(metadata[key], dg.UrlMetadataValue), key
+        assert metadata[key].url == base + file
+    assert f"]({base}drivers/V01.csv)" in metadata["drivers"].value

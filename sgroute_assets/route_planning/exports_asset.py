@@ -55,6 +55,7 @@ def route_exports(
             "driver_pack": location(stop_file_store, written["driver_pack.pdf"]),
             "planner_csv": location(stop_file_store, written["planner.csv"]),
             "unplanned_stops_csv": location(stop_file_store, written["unplanned_stops.csv"]),
+            "route_map_html": location(stop_file_store, written["route_map.html"]),
             "route_map": location(stop_file_store, written["route_map.png"]),
             "geojson": location(stop_file_store, written["routes.geojson"]),
             "manifest": location(stop_file_store, written["manifest.json"]),
