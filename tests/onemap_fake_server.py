@@ -133,6 +133,23 @@ def encode_polyline(points: list[tuple[float, float]]) -> str:
     return polyline.encode(points, 5)
 
 
+def fast_client_settings(fake: FakeOneMap, **settings) -> dict:
+    """OneMapClient settings for tests against ``fake``: tiny backoff, a short timeout and a generous rate limit,
+    each overridable by the test that is about it."""
+    return {
+        "base_url": fake.url,
+        "email": EMAIL,
+        "password": PASSWORD,
+        "timeout_s": 0.5,
+        "max_attempts": 3,
+        "backoff_initial_s": 0.01,
+        "backoff_max_s": 0.05,
+        "requests_per_second": 200.0,
+        "max_concurrency": 4,
+        **settings,
+    }
+
+
 def leg_key(olat: float, olon: float, dlat: float, dlon: float) -> tuple[float, float, float, float]:
     return (round(olat, 5), round(olon, 5), round(dlat, 5), round(dlon, 5))
 

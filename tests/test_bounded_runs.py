@@ -20,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 import pytest
-from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap
+from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, fast_client_settings
 
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.onemap_client import OneMapClient, OneMapUnavailable, onemap_client_from_env
@@ -32,19 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def client_settings(fake: FakeOneMap, **settings) -> dict:
     """Fast settings: tiny backoff, a generous rate limit; each test sets the deadlines it is about."""
-    base = {
-        "base_url": fake.url,
-        "email": EMAIL,
-        "password": PASSWORD,
-        "timeout_s": 1.0,
-        "max_attempts": 3,
-        "backoff_initial_s": 0.01,
-        "backoff_max_s": 0.05,
-        "requests_per_second": 200.0,
-        "max_concurrency": 4,
-    }
-    base.update(settings)
-    return base
+    return fast_client_settings(fake, **{"timeout_s": 1.0, **settings})
 
 
 def client(fake: FakeOneMap, **settings) -> OneMapClient:

@@ -6,7 +6,7 @@ import logging
 import time
 
 import pytest
-from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, running_fake_onemap
+from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, fast_client_settings, running_fake_onemap
 
 from sgroute_resources.onemap_client import (
     OneMapAuthError,
@@ -20,19 +20,7 @@ from sgroute_resources.onemap_client import (
 
 def client(fake: FakeOneMap, **settings) -> OneMapClient:
     """Fast settings for tests: tiny backoff, short timeout, a generous rate limit unless a test sets one."""
-    base = {
-        "base_url": fake.url,
-        "email": EMAIL,
-        "password": PASSWORD,
-        "timeout_s": 0.5,
-        "max_attempts": 3,
-        "backoff_initial_s": 0.01,
-        "backoff_max_s": 0.05,
-        "requests_per_second": 200.0,
-        "max_concurrency": 4,
-    }
-    base.update(settings)
-    return OneMapClient(**base)
+    return OneMapClient(**fast_client_settings(fake, **settings))
 
 
 def test_one_token_serves_many_requests_from_many_threads(fake_onemap):
