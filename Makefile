@@ -69,8 +69,11 @@ dev: venv
 	  echo "exports served read-only on http://127.0.0.1:$$port"; \
 	  SGROUTE_EXPORTS_URL=http://127.0.0.1:$$port $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $${PORT:-3000}
 
+# ruff, then the import contracts in pyproject.toml ([tool.importlinter]): layers, rooms, no Dagster in domain/,
+# no import circles. ARCHITECTURE.md says what they protect.
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 bench: venv
 	$(BIN)/python benchmarks/matrix_speed.py

@@ -33,9 +33,9 @@ from sgroute_assets.domain.exports import (
     route_map_png,
     unplanned_csv,
 )
-from sgroute_assets.domain.fleet import Fleet
-from sgroute_assets.domain.route_plan import DroppedStop, Route, RoutePlan, Visit
-from sgroute_assets.domain.stop_schema import Stop
+from sgroute_assets.domain.routing import Fleet, Route, RoutePlan
+from sgroute_assets.domain.routing.plan_types import DroppedStop, Visit
+from sgroute_assets.domain.stops import Stop
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -17,12 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sgroute_assets.domain.travel_time import (
-    DURATION_EXPONENT,
-    DURATION_LOG_INTERCEPT,
-    EARTH_RADIUS_M,
-    estimate_matrix,
-)
+from sgroute_assets.domain.travel_times import estimate_matrix
+from sgroute_assets.domain.travel_times.features import EARTH_RADIUS_M
+from sgroute_assets.domain.travel_times.matrix import DURATION_EXPONENT, DURATION_LOG_INTERCEPT
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

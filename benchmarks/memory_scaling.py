@@ -47,7 +47,7 @@ def _peak_mib() -> float:
 
 
 def measure_matrix(stops: int) -> dict[str, float]:
-    from sgroute_assets.domain.geocoding import GeocodedStop, GeocodedStops
+    from sgroute_assets.domain.stops import GeocodedStop, GeocodedStops
     from sgroute_assets.route_planning.matrix_asset import travel_time_matrix
     from sgroute_assets.route_planning.planning_config import PlanningDayConfig
     from sgroute_resources import migrations

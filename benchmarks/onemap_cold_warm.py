@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, default_places, running_fake_onemap  # noqa: E402
 
-from sgroute_assets.domain.stop_validation import validate_file  # noqa: E402
+from sgroute_assets.domain.stops import validate_file  # noqa: E402
 from sgroute_resources import migrations  # noqa: E402
 from sgroute_resources.app_database import AppDatabase  # noqa: E402
 from sgroute_resources.onemap_client import OneMapClient  # noqa: E402

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sgroute_assets.domain.travel_time_model import load_default_model
+from sgroute_assets.domain.travel_times import load_default_model
 
 ROOT = Path(__file__).resolve().parent
 POINTS = ROOT.parents[1] / "shared" / "data" / "sg_points.csv"

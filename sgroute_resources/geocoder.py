@@ -4,8 +4,7 @@ from abc import abstractmethod
 
 from dagster import ConfigurableResource
 
-from sgroute_assets.domain.geocoding import GeocodedStops, from_file_coordinates
-from sgroute_assets.domain.stop_schema import Stop
+from sgroute_assets.domain.stops import GeocodedStops, Stop, from_file_coordinates
 
 
 class Geocoder(ConfigurableResource):

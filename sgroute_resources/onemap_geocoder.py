@@ -6,7 +6,7 @@ Per stop:
   OneMap's reverse geocoder (nearest building within 40 m), which never moves the stop.
 - **No coordinates**: search the postal code if there is one, else the address. When the postal search has
   no exact postal match and the stop has an address, the address is searched too. The results are ranked by
-  :mod:`sgroute_assets.domain.geocode_matching` (exact postal match, then address similarity, ambiguity
+  :mod:`sgroute_assets.domain.stops.matching` (exact postal match, then address similarity, ambiguity
   between distinct places); the stop is located only if one place clearly wins, and otherwise needs
   attention with the candidates listed. Nothing is guessed and the planner's address is not overwritten.
 - **OneMap unreachable** (after the client's retries): the stops that needed it need attention with that
@@ -29,9 +29,8 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sgroute_assets.domain import geocode_matching as gm
-from sgroute_assets.domain.geocoding import NEEDS_ATTENTION, OK, GeocodedStop, GeocodedStops
-from sgroute_assets.domain.stop_schema import Stop
+from sgroute_assets.domain.stops import NEEDS_ATTENTION, OK, GeocodedStop, GeocodedStops, Stop
+from sgroute_assets.domain.stops import matching as gm
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.app_tables import GeocodeCache
 from sgroute_resources.geocoder import FileCoordinatesGeocoder, Geocoder

@@ -5,7 +5,7 @@ How a matrix over n nodes is built:
 1. The model (``model``, the fitted curve today, a trained model later: one ``matrix`` call) fills every cell.
 2. Cells already in ``od_cache`` (rounded 1e-5 coordinates + departure hour, from any earlier partition)
    replace the model's: source ``cache``.
-3. :func:`sgroute_assets.domain.matrix_sources.priority_pairs` picks at most ``call_budget`` pairs from the
+3. :func:`sgroute_assets.domain.travel_times.matrix_sources.priority_pairs` picks at most ``call_budget`` pairs from the
    geometry alone (depot legs, near neighbours, then short legs; all pairs when the budget covers them).
    Those not cached are asked from OneMap, ``max_concurrency`` at a time within the client's rate limit:
    source ``onemap``. Each answer goes into ``od_cache`` and ``observed_travel_times`` (insert-if-absent),
@@ -18,7 +18,7 @@ Because the chosen pairs do not depend on the cache, a second build of the same 
 Each OneMap leg is kept with its road polyline (``od_cache.geometry``). After a plan is solved,
 :meth:`OneMapTravelTimes.verify_legs` times the legs it actually drives the same way (cache first, then OneMap
 under the same client limits) within a budget of its own, ``verify_budget`` (SGROUTE_ONEMAP_VERIFY_BUDGET;
-default every driven leg), independent of the matrix's ``call_budget`` (domain/leg_verification.py).
+default every driven leg), independent of the matrix's ``call_budget`` (domain/routing/leg_verification.py).
 OneMap's drive router has no departure-time input; the hour bucket keys the cache so that time-dependent
 sources (a trained model, traffic) can share the table later.
 """
@@ -35,21 +35,19 @@ import numpy as np
 from pydantic import Field
 from sqlalchemy import select, update
 
-from sgroute_assets.domain.leg_verification import ExactLeg, LegAnswers, Pair
-from sgroute_assets.domain.matrix_sources import (
-    DEFAULT_NEIGHBOURS,
-    all_distinct_pairs,
-    priority_pairs,
-    rounded_e5,
-    same_point_mask,
-)
-from sgroute_assets.domain.travel_time import (
+from sgroute_assets.domain.routing import ExactLeg, LegAnswers, Pair
+from sgroute_assets.domain.travel_times import (
     CELL_CACHE,
     CELL_MODEL,
     CELL_ONEMAP,
     CELL_SAME,
+    DEFAULT_NEIGHBOURS,
     LegTiming,
     TravelMatrix,
+    all_distinct_pairs,
+    priority_pairs,
+    rounded_e5,
+    same_point_mask,
 )
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.app_tables import ObservedTravelTime, OdCache

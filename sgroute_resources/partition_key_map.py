@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sgroute_assets.domain.partition_keys import partition_key_for, unique_partition_key
+from sgroute_assets.domain.stops import partition_key_for, unique_partition_key
 from sgroute_resources.app_tables import StopFileKey
 
 _CHUNK = 500  # names per IN (...) query: well under every driver's bound-parameter limit

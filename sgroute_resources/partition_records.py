@@ -18,10 +18,8 @@ from dataclasses import asdict
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from sgroute_assets.domain.fleet import Fleet
-from sgroute_assets.domain.geocoding import GeocodedStops
-from sgroute_assets.domain.route_plan import RoutePlan
-from sgroute_assets.domain.stop_schema import ValidationReport
+from sgroute_assets.domain.routing import Fleet, RoutePlan
+from sgroute_assets.domain.stops import GeocodedStops, ValidationReport
 from sgroute_resources.app_tables import (
     DroppedStopRecord,
     RoutePlanRecord,

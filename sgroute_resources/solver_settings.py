@@ -5,7 +5,7 @@ import os
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from sgroute_assets.domain.vrptw_model import ENGINES, FIRST_SOLUTION_STRATEGIES, SolverSettings
+from sgroute_assets.domain.routing import ENGINES, FIRST_SOLUTION_STRATEGIES, SolverSettings
 
 
 class RoutingSolver(ConfigurableResource):

@@ -21,8 +21,7 @@ from dagster import ConfigurableResource, ResourceDependency
 from dagster._utils.cached_method import cached_method
 from dagster_gcp import GCSResource
 
-from sgroute_assets.domain.partition_keys import partition_key_for
-from sgroute_assets.domain.stop_file_reader import suffix_of
+from sgroute_assets.domain.stops import partition_key_for, suffix_of
 
 
 @dataclass(frozen=True)

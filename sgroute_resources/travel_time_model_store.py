@@ -22,15 +22,16 @@ from dagster import ConfigurableResource
 from pydantic import Field
 from sqlalchemy import delete, func, select, update
 
-from sgroute_assets.domain.drift import DriftResult
-from sgroute_assets.domain.travel_time import LegTiming, TravelMatrix
-from sgroute_assets.domain.travel_time_model import (
+from sgroute_assets.domain.travel_times import (
+    DriftResult,
+    LegTiming,
     Observations,
+    TravelMatrix,
     TravelTimeModel,
+    TripLogRow,
     bucket_centre_hour,
     load_default_model,
 )
-from sgroute_assets.domain.trip_log import TripLogRow
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.app_tables import DriftReport, ObservedTravelTime, TravelTimeModelVersion
 from sgroute_resources.travel_times import TravelTimes
@@ -251,7 +252,7 @@ def observations_from_rows(rows) -> Observations:
     n = len(rows)
     hour = np.full(n, np.nan)
     dow = np.full(n, np.nan)
-    from sgroute_assets.domain.travel_time_model import SG_TZ
+    from sgroute_assets.domain.travel_times import SG_TZ
 
     for i, r in enumerate(rows):
         when = _utc(r[6])

@@ -5,8 +5,8 @@ from abc import abstractmethod
 import numpy as np
 from dagster import ConfigurableResource
 
-from sgroute_assets.domain.leg_verification import LegAnswers, Pair
-from sgroute_assets.domain.travel_time import LegTiming, TravelMatrix, estimate_matrix
+from sgroute_assets.domain.routing import LegAnswers, Pair
+from sgroute_assets.domain.travel_times import LegTiming, TravelMatrix, estimate_matrix
 
 
 class TravelTimes(ConfigurableResource):

@@ -35,11 +35,9 @@ def sg_points(shared_dir: Path) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def small_plan(sg_points: pd.DataFrame):
     """A real solved plan over 25 Singapore points: some windows, a couple of stops that must be dropped."""
-    from sgroute_assets.domain.fleet import Fleet
-    from sgroute_assets.domain.route_plan import plan_routes
-    from sgroute_assets.domain.stop_schema import Stop
-    from sgroute_assets.domain.travel_time import estimate_matrix
-    from sgroute_assets.domain.vrptw_model import SolverSettings
+    from sgroute_assets.domain.routing import Fleet, SolverSettings, plan_routes
+    from sgroute_assets.domain.stops import Stop
+    from sgroute_assets.domain.travel_times import estimate_matrix
 
     pts = sg_points.sample(25, random_state=7)
     rng = np.random.default_rng(7)

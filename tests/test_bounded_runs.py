@@ -270,7 +270,7 @@ def migrated_db_url(request, tmp_path) -> str:
 
 
 def _report(name: str, refs: list[str]):
-    from sgroute_assets.domain.stop_validation import validate_file
+    from sgroute_assets.domain.stops import validate_file
 
     rows = "".join(f"{ref},1.3{i},103.8{i},1\n" for i, ref in enumerate(refs))
     return validate_file(name, f"stop_ref,lat,lon,demand\n{rows}".encode())

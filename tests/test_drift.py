@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sgroute_assets.domain.drift import (
+from sgroute_assets.domain.travel_times import (
     DriftThresholds,
-    build_reference,
+    Observations,
     drift_features,
     drift_plot_png,
     evaluate_drift,
-    psi,
+    fit_model,
 )
-from sgroute_assets.domain.travel_time_model import Observations, fit_model
+from sgroute_assets.domain.travel_times.drift import build_reference, psi
 
 
 @pytest.fixture(scope="module")

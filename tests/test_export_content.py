@@ -17,12 +17,17 @@ import pytest
 
 from sgroute_assets.domain.exports import render_exports
 from sgroute_assets.domain.exports.driver_pack_pdf import driver_pack_pdf
-from sgroute_assets.domain.geocoding import NEEDS_ATTENTION, GeocodedStop, GeocodedStops
-from sgroute_assets.domain.plan_summary import plan_markdown
-from sgroute_assets.domain.route_plan import RoutePlan, clock
-from sgroute_assets.domain.row_accounting import account_rows
-from sgroute_assets.domain.stop_schema import Issue, RowResult, Stop, ValidationReport
-from sgroute_assets.domain.stop_validation import validate_file
+from sgroute_assets.domain.routing import RoutePlan, account_rows, clock, plan_markdown
+from sgroute_assets.domain.stops import (
+    NEEDS_ATTENTION,
+    GeocodedStop,
+    GeocodedStops,
+    Issue,
+    Stop,
+    ValidationReport,
+    validate_file,
+)
+from sgroute_assets.domain.stops.schema import RowResult
 
 
 def read_csv(data: bytes) -> list[dict[str, str]]:

@@ -25,7 +25,8 @@ from sgroute_assets.domain.exports import (
 )
 from sgroute_assets.domain.exports.dropped_csv import DROPPED_COLUMNS
 from sgroute_assets.domain.exports.planner_csv import PLANNER_COLUMNS
-from sgroute_assets.domain.route_plan import DroppedStop, RoutePlan
+from sgroute_assets.domain.routing import RoutePlan
+from sgroute_assets.domain.routing.plan_types import DroppedStop
 
 PLAN_FILES = (
     "planner.csv",

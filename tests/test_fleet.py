@@ -19,15 +19,23 @@ from sensor_ticks import stop_file_tick
 from sgroute_assets.domain.exports import render_exports
 from sgroute_assets.domain.exports.driver_csv import BREAK_REF, driver_csvs
 from sgroute_assets.domain.exports.planner_csv import planner_csv
-from sgroute_assets.domain.fleet import DepotPoint, Fleet, FleetError, VehicleBreak, VehicleType
-from sgroute_assets.domain.fleet_file import parse_fleet_file
-from sgroute_assets.domain.plan_feasibility import ClaimedRoute, check_plan
-from sgroute_assets.domain.route_plan import clock, plan_routes
-from sgroute_assets.domain.route_schedule import schedule_route
-from sgroute_assets.domain.stop_schema import Stop
-from sgroute_assets.domain.travel_time import LegTiming, estimate_matrix, with_extra_nodes
-from sgroute_assets.domain.vrptw_instance import ObjectiveWeights, VehicleSpec, VrptwInstance, instance_from_stops
-from sgroute_assets.domain.vrptw_model import SolverSettings
+from sgroute_assets.domain.routing import (
+    DepotPoint,
+    Fleet,
+    FleetError,
+    ObjectiveWeights,
+    SolverSettings,
+    VehicleBreak,
+    VehicleType,
+    clock,
+    parse_fleet_file,
+    plan_routes,
+)
+from sgroute_assets.domain.routing.feasibility import ClaimedRoute, check_plan
+from sgroute_assets.domain.routing.instance import VehicleSpec, VrptwInstance, instance_from_stops
+from sgroute_assets.domain.routing.schedule import schedule_route
+from sgroute_assets.domain.stops import Stop
+from sgroute_assets.domain.travel_times import LegTiming, estimate_matrix, with_extra_nodes
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.stop_file_store import LocalStopFileStore
 

@@ -16,7 +16,8 @@ from dagster_gcp import GCSResource
 from sensor_ticks import stop_file_tick
 from sqlalchemy import select, text
 
-from sgroute_assets.domain.partition_keys import MAX_KEY_LENGTH, partition_key_for, unique_partition_key
+from sgroute_assets.domain.stops import partition_key_for, unique_partition_key
+from sgroute_assets.domain.stops.partition_keys import MAX_KEY_LENGTH
 from sgroute_assets.stop_intake.assets import stops
 from sgroute_resources import migrations
 from sgroute_resources.app_database import AppDatabase, engine_for

@@ -1,4 +1,4 @@
-"""Plans verified on OneMap's road times for the legs they drive (domain/leg_verification.py), end to end.
+"""Plans verified on OneMap's road times for the legs they drive (domain/routing/leg_verification.py), end to end.
 
 Real assets on a real SQLite app database, OneMap the loopback fake (tests/onemap_fake_server.py) answering with
 road geometry and, where a test says so, legs slower than any model could predict. The matrix gets no OneMap
@@ -20,7 +20,7 @@ from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, encode_polyline, leg
 from sqlalchemy import func, select
 
 from sgroute_assets.domain.exports.road_path import decode_polyline
-from sgroute_assets.domain.leg_verification import ROAD_TIME
+from sgroute_assets.domain.routing.leg_verification import ROAD_TIME
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.app_tables import ObservedTravelTime, OdCache
 from sgroute_resources.onemap_client import onemap_client_from_env
@@ -283,9 +283,8 @@ def test_without_onemap_nothing_changes_but_the_plan_says_its_etas_come_from_the
 def test_a_repair_solve_starts_from_the_current_plan(shared_dir):
     """PyVRP's search seeded with the plan being repaired is never worse than it, even with little time (RC208:
     3 s plan 7907; from it in 0.1 s 7896, from scratch in 0.1 s 7984)."""
-    from sgroute_assets.domain.vrplib_instance import load_vrptw
-    from sgroute_assets.domain.vrptw_model import solve_vrptw
-    from sgroute_assets.domain.vrptw_search import SolverSettings
+    from sgroute_assets.domain.routing import SolverSettings, load_vrptw
+    from sgroute_assets.domain.routing.engines.solve import solve_vrptw
 
     inst = load_vrptw(shared_dir / "benchmarks" / "solomon" / "RC208.vrp")
     plan = solve_vrptw(inst, SolverSettings(time_limit_s=2, workers=1))

@@ -6,17 +6,18 @@ import pytest
 from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, place
 from sqlalchemy import func, select
 
-from sgroute_assets.domain import geocode_matching as gm
-from sgroute_assets.domain.geocoding import NEEDS_ATTENTION, OK
-from sgroute_assets.domain.stop_overrides import (
+from sgroute_assets.domain.stops import (
+    NEEDS_ATTENTION,
+    OK,
+    Stop,
     apply_overrides,
-    is_overrides_file,
     load_overrides,
     mark_manual,
     overrides_names_for,
     parse_overrides,
 )
-from sgroute_assets.domain.stop_schema import Stop
+from sgroute_assets.domain.stops import matching as gm
+from sgroute_assets.domain.stops.overrides import is_overrides_file
 from sgroute_resources import migrations
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.app_tables import GeocodeCache

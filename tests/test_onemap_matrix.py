@@ -7,15 +7,16 @@ import pytest
 from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, fake_route
 from sqlalchemy import func, select
 
-from sgroute_assets.domain.matrix_sources import neighbour_ranks, priority_pairs
-from sgroute_assets.domain.travel_time import (
+from sgroute_assets.domain.travel_times import (
     CELL_CACHE,
     CELL_MODEL,
     CELL_ONEMAP,
     CELL_SAME,
     estimate_matrix,
-    haversine_matrix,
+    priority_pairs,
 )
+from sgroute_assets.domain.travel_times.matrix import haversine_matrix
+from sgroute_assets.domain.travel_times.matrix_sources import neighbour_ranks
 from sgroute_resources import migrations
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.app_tables import ObservedTravelTime, OdCache

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from sgroute_assets.domain.partition_keys import MAX_KEY_LENGTH, partition_key_for
+from sgroute_assets.domain.stops import partition_key_for
+from sgroute_assets.domain.stops.partition_keys import MAX_KEY_LENGTH
 
 
 @pytest.mark.parametrize(

@@ -13,22 +13,26 @@ import numpy as np
 import pytest
 from sensor_ticks import stop_file_tick
 
-from sgroute_assets.domain.fleet import Fleet, VehicleType
-from sgroute_assets.domain.plan_feasibility import ClaimedRoute, check_plan
-from sgroute_assets.domain.resequence import (
+from sgroute_assets.domain.routing import (
+    Fleet,
+    RoutePlan,
+    SequenceError,
+    SolverSettings,
+    VehicleType,
+    clock,
+    plan_with_sequence,
+)
+from sgroute_assets.domain.routing.feasibility import ClaimedRoute, check_plan
+from sgroute_assets.domain.routing.instance import instance_from_stops
+from sgroute_assets.domain.routing.resequence import (
     NO_FREE_VEHICLE,
     FixedRoute,
-    SequenceError,
     parse_sequence_file,
-    plan_with_sequence,
     sequence_from_config,
     vehicle_slots,
 )
-from sgroute_assets.domain.route_plan import RoutePlan, clock
-from sgroute_assets.domain.stop_schema import Stop
-from sgroute_assets.domain.travel_time import estimate_matrix
-from sgroute_assets.domain.vrptw_instance import instance_from_stops
-from sgroute_assets.domain.vrptw_model import SolverSettings
+from sgroute_assets.domain.stops import Stop
+from sgroute_assets.domain.travel_times import estimate_matrix
 
 DEPOT = (1.3354, 103.8879)
 FAST = SolverSettings(time_limit_s=1)
@@ -273,7 +277,7 @@ def test_the_other_stops_are_optimised_on_the_other_vehicles_and_feasible():
 
 
 def test_a_fixed_route_leaves_from_its_types_own_start_and_takes_its_break():
-    from sgroute_assets.domain.fleet import VehicleBreak
+    from sgroute_assets.domain.routing import VehicleBreak
 
     stops = scattered(5, service_time_min=30)
     lorry = VehicleType(

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from sgroute_assets.domain.exports import route_map_html
-from sgroute_assets.domain.route_plan import NOT_LOCATED, RoutePlan, UnplannedRow
-from sgroute_assets.domain.stop_schema import Stop
+from sgroute_assets.domain.routing import RoutePlan
+from sgroute_assets.domain.routing.plan_types import NOT_LOCATED
+from sgroute_assets.domain.routing.plan_types import UnplannedRow
+from sgroute_assets.domain.stops import Stop
 
 
 def chromium() -> str:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from sgroute_assets.definitions import defs
-from sgroute_assets.domain.route_plan import RoutePlan
+from sgroute_assets.domain.routing import RoutePlan
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 FAST = {"ops": {"route_plan": {"config": {"solver_time_limit_s": 2.0}}}}
@@ -140,7 +140,8 @@ def test_a_time_aware_model_makes_morning_and_evening_plans_differ(local_env, tm
     """The matrix is predicted at each leg's departure bucket, and the plan takes its shift from the matrix."""
     import pandas as pd
 
-    from sgroute_assets.domain.travel_time_model import Observations, TrainingConfig, fit_model
+    from sgroute_assets.domain.travel_times import Observations, fit_model
+    from sgroute_assets.domain.travel_times.model import TrainingConfig
 
     drive = pd.read_csv(shared_dir / "data" / "onemap_drive_times.csv").sample(300, random_state=5)
     rush = drive.assign(actual_duration_s=drive.actual_duration_s * 1.3, timestamp_iso="2026-03-03T08:10:00+08:00")

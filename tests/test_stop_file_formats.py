@@ -15,13 +15,9 @@ import dagster as dg
 import openpyxl
 import pytest
 
-from sgroute_assets.domain.stop_file_reader import HEADER_SEARCH_ROWS, StopFileError
-from sgroute_assets.domain.stop_validation import (
-    DEFAULT_MAX_STOPS,
-    max_stops_per_file,
-    too_many_stops,
-    validate_file,
-)
+from sgroute_assets.domain.stops import StopFileError, max_stops_per_file, too_many_stops, validate_file
+from sgroute_assets.domain.stops.reader import HEADER_SEARCH_ROWS
+from sgroute_assets.domain.stops.validation import DEFAULT_MAX_STOPS
 
 FAST = {"ops": {"route_plan": {"config": {"solver_time_limit_s": 2.0}}}}
 

@@ -9,9 +9,8 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sgroute_assets.domain.stop_file_reader import StopFileError
-from sgroute_assets.domain.stop_schema import KNOWN_COLUMNS
-from sgroute_assets.domain.stop_validation import validate_file
+from sgroute_assets.domain.stops import StopFileError, validate_file
+from sgroute_assets.domain.stops.schema import KNOWN_COLUMNS
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 from sensor_ticks import stop_file_tick
 
-from sgroute_assets.domain.partition_keys import partition_key_for
+from sgroute_assets.domain.stops import partition_key_for
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.stop_file_store import LocalStopFileStore
 

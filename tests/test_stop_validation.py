@@ -8,8 +8,7 @@ import io
 import openpyxl
 import pytest
 
-from sgroute_assets.domain.stop_file_reader import StopFileError
-from sgroute_assets.domain.stop_validation import validate_file
+from sgroute_assets.domain.stops import StopFileError, validate_file
 
 HEADER = "stop_ref,address,postal_code,lat,lon,demand,service_time_min,tw_start,tw_end,phone,contact_name"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sgroute_assets.domain.travel_time import drive_seconds_from_haversine, estimate_matrix, haversine_matrix
+from sgroute_assets.domain.travel_times import estimate_matrix
+from sgroute_assets.domain.travel_times.matrix import drive_seconds_from_haversine, haversine_matrix
 
 
 def test_curve_beats_the_old_fallbacks_on_real_onemap_routes(shared_dir):

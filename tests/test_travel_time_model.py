@@ -12,18 +12,20 @@ import pandas as pd
 import pytest
 
 from sgroute_assets.cli import eta as cli_eta
-from sgroute_assets.domain.travel_time_model import (
-    DEFAULT_MODEL_PATH,
+from sgroute_assets.domain.travel_times import (
     Observations,
-    TrainingConfig,
     TravelTimeModel,
     baseline_predictions,
     bucket_centre_hour,
-    cross_validate,
-    departure_hour_buckets,
     error_summary,
     fit_model,
     load_default_model,
+)
+from sgroute_assets.domain.travel_times.model import (
+    DEFAULT_MODEL_PATH,
+    TrainingConfig,
+    cross_validate,
+    departure_hour_buckets,
     loglog_cv,
     mape,
 )

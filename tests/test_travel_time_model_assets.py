@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sgroute_assets.domain.travel_time_model import load_default_model
+from sgroute_assets.domain.travel_times import load_default_model
 from sgroute_assets.travel_time import model_assets as tm
 from sgroute_resources import migrations
 from sgroute_resources.app_database import AppDatabase
@@ -243,7 +243,8 @@ def test_model_versions_observations_and_drift_rows_on_postgres(pg_database, dri
     _insert_observations(store, drive_times.iloc[:50], 1.0, "pg")
     obs = store.load_observations()
     assert len(obs) == 50 and np.isnan(obs.depart_hour).all()  # OneMap legs carry no departure time
-    from sgroute_assets.domain.travel_time_model import TrainingConfig, fit_model
+    from sgroute_assets.domain.travel_times import fit_model
+    from sgroute_assets.domain.travel_times.model import TrainingConfig
 
     small = TrainingConfig(area_step=0.08, corridor_step=0.04)
     model = fit_model(obs, small, prior=None, cv_folds=None)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 
-from sgroute_assets.domain.trip_log import parse_trip_log
+from sgroute_assets.domain.travel_times import parse_trip_log
 
 HEADER = "origin_lat,origin_lon,dest_lat,dest_lon,actual_duration_s,route_distance_m,timestamp_iso\n"
 NOW = dt.datetime(2026, 3, 10, tzinfo=dt.UTC)

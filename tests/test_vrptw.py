@@ -5,14 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sgroute_assets.domain.fleet import Fleet
-from sgroute_assets.domain.plan_feasibility import ClaimedRoute, check_plan
-from sgroute_assets.domain.route_plan import plan_routes
-from sgroute_assets.domain.route_schedule import schedule_route
-from sgroute_assets.domain.stop_schema import Stop
-from sgroute_assets.domain.travel_time import estimate_matrix
-from sgroute_assets.domain.vrplib_instance import best_known_cost, load_vrptw, plan_cost
-from sgroute_assets.domain.vrptw_model import SolverSettings, solve_vrptw
+from sgroute_assets.domain.routing import Fleet, SolverSettings, best_known_cost, load_vrptw, plan_cost, plan_routes
+from sgroute_assets.domain.routing.engines.solve import solve_vrptw
+from sgroute_assets.domain.routing.feasibility import ClaimedRoute, check_plan
+from sgroute_assets.domain.routing.schedule import schedule_route
+from sgroute_assets.domain.stops import Stop
+from sgroute_assets.domain.travel_times import estimate_matrix
 
 
 def claimed(inst, routes):

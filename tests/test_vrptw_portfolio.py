@@ -10,11 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sgroute_assets.domain.route_plan import solve_instance
-from sgroute_assets.domain.vrplib_instance import load_vrptw
-from sgroute_assets.domain.vrptw_instance import VehicleSpec, VrptwInstance
-from sgroute_assets.domain.vrptw_portfolio import portfolio_size, required_may_work
-from sgroute_assets.domain.vrptw_search import SolverSettings
+from sgroute_assets.domain.routing import SolverSettings, load_vrptw, solve_instance
+from sgroute_assets.domain.routing.engines.portfolio import portfolio_size, required_may_work
+from sgroute_assets.domain.routing.instance import VehicleSpec, VrptwInstance
 
 
 def crowded_instance(stops: int = 60, vehicles: int = 2) -> VrptwInstance:

@@ -34,9 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def bench_file(
     path: Path, time_limit_s: float, engine: str, early_stop: bool = True, seed: int = 0, workers: int = 0
 ) -> dict:
-    from sgroute_assets.domain.route_plan import solve_instance
-    from sgroute_assets.domain.vrplib_instance import best_known_cost, load_vrptw, plan_cost
-    from sgroute_assets.domain.vrptw_model import SolverSettings
+    from sgroute_assets.domain.routing import SolverSettings, best_known_cost, load_vrptw, plan_cost, solve_instance
 
     inst = load_vrptw(path)
     settings = SolverSettings(
@@ -69,7 +67,7 @@ def bench_file(
 
 
 def cmd_bench_vrptw(args: argparse.Namespace) -> int:
-    from sgroute_assets.domain.vrplib_instance import VrplibError
+    from sgroute_assets.domain.routing import VrplibError
 
     path = Path(args.file)
     if not path.is_file():

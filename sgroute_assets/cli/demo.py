@@ -13,9 +13,8 @@ from pathlib import Path
 import dagster as dg
 
 from sgroute_assets.cli.sensor_state import daemon_cursor, store_cursor
-from sgroute_assets.domain.plan_summary import accounting_text, plan_title
-from sgroute_assets.domain.route_plan import RoutePlan
-from sgroute_assets.domain.stop_schema import ValidationReport
+from sgroute_assets.domain.routing import RoutePlan, accounting_text, plan_title
+from sgroute_assets.domain.stops import ValidationReport
 from sgroute_assets.stop_intake.assets import SOURCE_NAME_TAG
 from sgroute_resources.stop_file_store import LocalStopFileStore, inbox_copies_complete, repo_root
 

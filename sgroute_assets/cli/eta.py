@@ -4,7 +4,7 @@
   training code (from scratch: the shipped default is *not* used as a prior, because it has seen the shared
   file and would leak test rows) and prints the error on TEST.
 * ``sgroute eta train --data FILE --out MODEL.json`` fits a model (with its 5-fold CV) and writes the
-  parameters-only JSON: this is how ``sgroute_assets/domain/models/travel_time_default.json`` is made.
+  parameters-only JSON: this is how ``sgroute_assets/domain/travel_times/models/travel_time_default.json`` is made.
 
 Both files use the trip-log columns (``origin_lat, origin_lon, dest_lat, dest_lon, actual_duration_s`` and
 optionally ``route_distance_m, timestamp_iso``; others ignored); bad rows are reported on stderr and left
@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _read(path_text: str):
     """Observations from a CSV, or None after explaining on stderr why the file is unusable."""
-    from sgroute_assets.domain.trip_log import parse_trip_log
+    from sgroute_assets.domain.travel_times import parse_trip_log
 
     path = Path(path_text)
     try:
@@ -67,7 +67,7 @@ def _read(path_text: str):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from sgroute_assets.domain.travel_time_model import baseline_predictions, error_summary, fit_model
+    from sgroute_assets.domain.travel_times import baseline_predictions, error_summary, fit_model
 
     train = _read(args.train)
     test = _read(args.test)
@@ -102,7 +102,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from sgroute_assets.domain.travel_time_model import fit_model
+    from sgroute_assets.domain.travel_times import fit_model
 
     data = _read(args.data)
     if data is None:

@@ -18,15 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from sgroute_assets.cli.validate import EXIT_UNREADABLE, validate_path
-from sgroute_assets.domain.geocoding import INVALID, GeocodedStops
-from sgroute_assets.domain.stop_overrides import (
+from sgroute_assets.domain.stops import (
+    INVALID,
+    GeocodedStops,
+    Stop,
     StopOverrides,
+    ValidationReport,
     apply_overrides,
     mark_manual,
     overrides_names_for,
     parse_overrides,
 )
-from sgroute_assets.domain.stop_schema import Stop, ValidationReport
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

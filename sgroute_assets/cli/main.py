@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -12,27 +11,8 @@ from sgroute_assets.cli import bench_vrptw as cli_bench_vrptw
 from sgroute_assets.cli import eta as cli_eta
 from sgroute_assets.cli import geocode as cli_geocode
 from sgroute_assets.cli import plan as cli_plan
+from sgroute_assets.cli.home import app_database_url, ensure_dagster_home, upgrade_app_database
 from sgroute_assets.cli.validate import cmd_validate
-
-
-def ensure_dagster_home() -> Path:
-    """Default DAGSTER_HOME to the repo's .dagster (SQLite storage) with telemetry and the nux modal off."""
-    from sgroute_resources.stop_file_store import repo_root
-
-    home = Path(os.environ.get("DAGSTER_HOME") or repo_root() / ".dagster").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
-
-
-def _database_url() -> str:
-    from sgroute_resources.app_database import database_url_for
-    from sgroute_resources.environment import current_env
-
-    return database_url_for(current_env())
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -41,7 +21,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     from sgroute_resources.app_database import DatabaseConfigError, redact
 
     try:
-        url = _database_url()
+        url = app_database_url()
     except DatabaseConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -51,13 +31,6 @@ def cmd_db(args: argparse.Namespace) -> int:
         migrations.downgrade(url, args.revision)
     print(f"{redact(url)}: at revision {migrations.current(url) or 'base (empty)'}")
     return 0
-
-
-def upgrade_app_database() -> None:
-    """The embedded default's SQLite schema, by migration like everywhere (demo and plan run it first)."""
-    from sgroute_resources import migrations
-
-    migrations.upgrade(_database_url())
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -62,7 +62,7 @@ def _run_config(args: argparse.Namespace) -> dict:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from sgroute_assets.cli.main import ensure_dagster_home, upgrade_app_database
+    from sgroute_assets.cli.home import ensure_dagster_home, upgrade_app_database
 
     source = Path(args.file)
     if not source.is_file():

@@ -10,9 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from sgroute_assets.domain.stop_file_reader import StopFileError
-from sgroute_assets.domain.stop_schema import ValidationReport, format_clock
-from sgroute_assets.domain.stop_validation import validate_file
+from sgroute_assets.domain.stops import StopFileError, ValidationReport, format_clock, validate_file
 
 EXIT_UNREADABLE = 2
 

@@ -11,7 +11,7 @@ import dagster as dg
 
 from sgroute_assets.domain.exports import render_exports
 from sgroute_assets.domain.exports.route_geojson import plan_info
-from sgroute_assets.domain.route_plan import RoutePlan
+from sgroute_assets.domain.routing import RoutePlan
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.stop_intake.assets import GROUP

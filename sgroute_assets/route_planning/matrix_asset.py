@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import dagster as dg
 import numpy as np
 
-from sgroute_assets.domain.geocoding import GeocodedStops
-from sgroute_assets.domain.travel_time import LegTiming, TravelMatrix
+from sgroute_assets.domain.stops import GeocodedStops
+from sgroute_assets.domain.travel_times import LegTiming, TravelMatrix
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.planning_config import (
     FleetConfig,

@@ -5,19 +5,30 @@ from dataclasses import replace
 
 import dagster as dg
 
-from sgroute_assets.domain.fleet import DEFAULT_TYPE_NAME, Fleet, FleetError, VehicleBreak, VehicleType
-from sgroute_assets.domain.fleet_file import FLEET_MARK, parse_fleet_file
-from sgroute_assets.domain.geocoding import GeocodedStops
-from sgroute_assets.domain.leg_verification import model_only, verify_plan
-from sgroute_assets.domain.plan_feasibility import InfeasiblePlanError
-from sgroute_assets.domain.resequence import SequenceError, StopSequence, find_sequence, plan_with_sequence
-from sgroute_assets.domain.route_plan import RoutePlan, plan_routes
-from sgroute_assets.domain.row_accounting import account_rows
-from sgroute_assets.domain.stop_overrides import find_sidecar
-from sgroute_assets.domain.stop_schema import Stop, ValidationReport
-from sgroute_assets.domain.travel_time import TravelMatrix, with_extra_nodes
-from sgroute_assets.domain.vrptw_instance import ObjectiveWeights
-from sgroute_assets.domain.vrptw_model import Progress, SolverSettings
+from sgroute_assets.domain.routing import (
+    DEFAULT_TYPE_NAME,
+    FLEET_MARK,
+    Fleet,
+    FleetError,
+    InfeasiblePlanError,
+    ObjectiveWeights,
+    Progress,
+    RoutePlan,
+    SequenceError,
+    SolverSettings,
+    StopSequence,
+    VehicleBreak,
+    VehicleType,
+    account_rows,
+    find_sequence,
+    model_only,
+    parse_fleet_file,
+    plan_routes,
+    plan_with_sequence,
+    verify_plan,
+)
+from sgroute_assets.domain.stops import GeocodedStops, Stop, ValidationReport, find_sidecar
+from sgroute_assets.domain.travel_times import TravelMatrix, with_extra_nodes
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.route_planning.planning_config import FleetConfig, VehicleTypeConfig, clock_minutes
@@ -187,7 +198,7 @@ def verify_on_roads(
     fixed_vehicles: set[int],
     log,
 ) -> RoutePlan:
-    """The plan on OneMap's times for the legs it drives, repaired where they break it (domain/leg_verification.py);
+    """The plan on OneMap's times for the legs it drives, repaired where they break it (domain/routing/leg_verification.py);
     without a road-time source (the embedded default) the plan only says its ETAs come from the model."""
     if not travel_times.verifies_legs:
         return model_only(plan)

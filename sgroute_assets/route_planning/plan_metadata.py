@@ -12,8 +12,7 @@ import dagster as dg
 
 from sgroute_assets.domain.exports.route_map import route_map_preview
 from sgroute_assets.domain.markdown import md_text
-from sgroute_assets.domain.plan_summary import plan_markdown
-from sgroute_assets.domain.route_plan import RoutePlan
+from sgroute_assets.domain.routing import RoutePlan, plan_markdown
 
 
 def plan_metadata(

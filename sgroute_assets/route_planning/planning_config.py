@@ -7,7 +7,7 @@ import os
 import dagster as dg
 from pydantic import Field
 
-from sgroute_assets.domain.stop_validation import parse_clock
+from sgroute_assets.domain.stops import parse_clock
 
 
 def _env(name: str, default: str) -> str:
@@ -87,7 +87,7 @@ class VehicleTypeConfig(dg.Config):
 
 
 class SequenceRouteConfig(dg.Config):
-    """One route in the planner's own order: timed as given, never re-optimised (see domain/resequence.py)."""
+    """One route in the planner's own order: timed as given, never re-optimised (see domain/routing/resequence.py)."""
 
     vehicle: str = Field(
         description="The vehicle driving it: its name (Van 2, Lorry) or number V01.. (the fleet's vehicles counted "

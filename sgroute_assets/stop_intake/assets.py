@@ -11,15 +11,21 @@ import pandas as pd
 from pydantic import Field
 
 from sgroute_assets.domain.exports._format import csv_bytes
-from sgroute_assets.domain.geocoding import GeocodedStops
 from sgroute_assets.domain.markdown import md_table, md_text
-from sgroute_assets.domain.plan_summary import validation_markdown
-from sgroute_assets.domain.stop_file_reader import RawRow, RawTable, StopFileError, read_stop_file
-from sgroute_assets.domain.stop_overrides import apply_overrides, load_overrides, mark_manual
-from sgroute_assets.domain.stop_schema import Issue, ValidationReport
-from sgroute_assets.domain.stop_validation import (
+from sgroute_assets.domain.routing import validation_markdown
+from sgroute_assets.domain.stops import (
     MAX_STOPS_ENV,
+    GeocodedStops,
+    Issue,
+    RawRow,
+    RawTable,
+    StopFileError,
+    ValidationReport,
+    apply_overrides,
+    load_overrides,
+    mark_manual,
     max_stops_per_file,
+    read_stop_file,
     too_many_stops,
     validate_table,
 )

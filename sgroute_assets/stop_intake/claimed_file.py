@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from sgroute_assets.domain.partition_keys import partition_key_for
+from sgroute_assets.domain.stops import partition_key_for
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.partition_key_map import file_for_key
 from sgroute_resources.stop_file_store import StopFileNotFound, StopFileStore, StoredFile

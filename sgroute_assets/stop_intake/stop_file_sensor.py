@@ -29,8 +29,7 @@ import zlib
 
 import dagster as dg
 
-from sgroute_assets.domain.stop_file_reader import MAX_FILE_BYTES
-from sgroute_assets.domain.stop_overrides import sidecar_kind, stop_file_names_for
+from sgroute_assets.domain.stops import MAX_FILE_BYTES, sidecar_kind, stop_file_names_for
 from sgroute_assets.partition_run_requests import PartitionRunRequests
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.jobs import route_planning_job

@@ -33,9 +33,16 @@ import os
 import dagster as dg
 from pydantic import Field
 
-from sgroute_assets.domain.drift import DriftThresholds, drift_features, drift_plot_png, evaluate_drift
-from sgroute_assets.domain.travel_time_model import error_summary, fit_model, load_default_model
-from sgroute_assets.domain.trip_log import parse_trip_log
+from sgroute_assets.domain.travel_times import (
+    DriftThresholds,
+    drift_features,
+    drift_plot_png,
+    error_summary,
+    evaluate_drift,
+    fit_model,
+    load_default_model,
+    parse_trip_log,
+)
 from sgroute_assets.partition_run_requests import PartitionRunRequests
 from sgroute_resources.stop_file_store import content_hash
 from sgroute_resources.travel_time_model_store import TravelTimeModelStore

@@ -5,8 +5,7 @@ Plain Python (no Dagster) so the assets, the CLI and the tests produce byte-for-
 
 from __future__ import annotations
 
-from ..plan_summary import plan_title
-from ..route_plan import RoutePlan
+from ..routing import RoutePlan, plan_title
 from .colors import vehicle_color
 from .driver_csv import driver_csvs
 from .driver_pack_pdf import driver_pack_pdf

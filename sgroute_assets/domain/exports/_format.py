@@ -7,8 +7,8 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 
-from ..route_plan import RoutePlan
-from ..stop_schema import Stop, format_clock
+from ..routing import RoutePlan
+from ..stops import Stop, format_clock
 
 Cell = str | int | float | None
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..fleet import DepotPoint
-from ..route_plan import Route, RoutePlan, clock
+from ..routing import DepotPoint, Route, RoutePlan, clock
 from ._format import PLAN_COLUMNS, Cell, coord, csv_bytes, extra_columns, hhmm, plan_values, text, warnings_text
 
 DRIVER_COLUMNS: tuple[str, ...] = (
@@ -20,8 +19,8 @@ DRIVER_COLUMNS: tuple[str, ...] = (
     "phone",
     "notes",
     "warnings",
-    "violations",  # what a planner-fixed order breaks here (domain/resequence.py); blank on optimised routes
-    "eta_source",  # onemap: every leg up to here timed by OneMap (domain/leg_verification.py); model otherwise
+    "violations",  # what a planner-fixed order breaks here (domain/routing/resequence.py); blank on optimised routes
+    "eta_source",  # onemap: every leg up to here timed by OneMap (domain/routing/leg_verification.py); model otherwise
     "demand",
     "service_time_min",
     "lat",

@@ -34,9 +34,8 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.doctemplate import LayoutError
 
-from ..plan_summary import accounting_text, day_label, eta_source_text, plan_title, vehicle_label
-from ..route_plan import Route, RoutePlan, clock
-from ..stop_schema import format_clock
+from ..routing import Route, RoutePlan, accounting_text, clock, day_label, eta_source_text, plan_title, vehicle_label
+from ..stops import format_clock
 from .colors import vehicle_color
 from .driver_csv import time_window
 

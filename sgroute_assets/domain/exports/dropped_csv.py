@@ -7,7 +7,7 @@ covers the whole file.
 
 from __future__ import annotations
 
-from ..route_plan import RoutePlan
+from ..routing import RoutePlan
 from ._format import PLAN_COLUMNS, csv_bytes, hhmm, plan_values, text, warnings_text
 
 DROPPED_COLUMNS: tuple[str, ...] = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..route_plan import RoutePlan, clock
+from ..routing import RoutePlan, clock
 from ._format import PLAN_COLUMNS, coord, csv_bytes, extra_columns, hhmm, plan_values, text, warnings_text
 from .driver_csv import BREAK_REF
 
@@ -24,8 +24,8 @@ PLANNER_COLUMNS: tuple[str, ...] = (
     "phone",
     "notes",
     "warnings",
-    "violations",  # what a planner-fixed order breaks here (domain/resequence.py); blank on optimised routes
-    "eta_source",  # onemap: every leg up to here timed by OneMap (domain/leg_verification.py); model otherwise
+    "violations",  # what a planner-fixed order breaks here (domain/routing/resequence.py); blank on optimised routes
+    "eta_source",  # onemap: every leg up to here timed by OneMap (domain/routing/leg_verification.py); model otherwise
     "lat",
     "lon",
     "demand",

@@ -1,9 +1,9 @@
 """The line a route is drawn with: OneMap's road polyline for each leg that has one, a straight segment otherwise.
 
 The maps (route_map.html, route_map.png) and routes.geojson all draw from here, so they show the same roads. A
-verified plan (domain/leg_verification.py) keeps each leg's encoded polyline on the visit it leads to and the way
-back on the route; each leg's line runs from the point it leaves to the point it reaches, so it meets the markers
-even where OneMap's road starts a few metres off the stop.
+verified plan (domain/routing/leg_verification.py) keeps each leg's encoded polyline on the visit it leads to and
+the way back on the route; each leg's line runs from the point it leaves to the point it reaches, so it meets the
+markers even where OneMap's road starts a few metres off the stop.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import polyline
 
-from ..route_plan import Route, RoutePlan
+from ..routing import Route, RoutePlan
 
 LatLon = tuple[float, float]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..route_plan import Route, RoutePlan, clock
-from ..stop_schema import Stop, format_clock
+from ..routing import Route, RoutePlan, clock
+from ..stops import Stop, format_clock
 from .colors import vehicle_color
 from .driver_csv import time_window
 from .road_path import joined, route_legs

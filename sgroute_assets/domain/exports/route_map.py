@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from PIL import Image  # a dependency of matplotlib itself, so always installed alongside it
 
-from ..route_plan import RoutePlan
-from ..stop_schema import Stop
+from ..routing import RoutePlan
+from ..stops import Stop
 from .colors import DEPOT_COLOR, DROPPED_COLOR, vehicle_color
 from .road_path import has_roads, route_legs
 

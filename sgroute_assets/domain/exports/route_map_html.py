@@ -14,9 +14,8 @@ from importlib import resources
 import folium
 from branca.element import Element
 
-from ..plan_summary import accounting_text, plan_title, shift_text, vehicle_label, window_text
-from ..route_plan import RoutePlan, clock
-from ..stop_schema import Stop
+from ..routing import RoutePlan, accounting_text, clock, plan_title, shift_text, vehicle_label, window_text
+from ..stops import Stop
 from .colors import DEPOT_COLOR, DROPPED_COLOR, vehicle_color
 from .road_path import has_roads, joined, route_legs
 

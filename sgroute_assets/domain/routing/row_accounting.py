@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .geocoding import GeocodedStops
-from .route_plan import INVALID, NOT_LOCATED, RoutePlan, UnplannedRow
-from .stop_schema import ValidationReport
+from ..stops import GeocodedStops, ValidationReport
+from .plan_types import INVALID, NOT_LOCATED, RoutePlan, UnplannedRow
 
 
 def _problems(errors) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .stop_schema import Stop
+from .schema import Stop
 
 OK = "ok"
 NEEDS_ATTENTION = "needs_attention"

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .travel_time_features import haversine_m
+from .features import haversine_m
 
 FEATURES = ("log_haversine", "origin_lat", "origin_lon", "dest_lat", "dest_lon", "depart_hour")
 HOUR_EDGES = [3.0, 6.0, 9.0, 12.0, 15.0, 18.0, 21.0]  # inner edges of 8 three-hour bands

@@ -32,7 +32,7 @@ class SolverSettings:
     stop_when_stalled: bool = True
     seed: int = 0
     progress_interval_s: float = 3.0
-    # PyVRP searches run side by side with different seeds (domain/vrptw_portfolio.py): 0 = one per
+    # PyVRP searches run side by side with different seeds (domain/routing/engines/portfolio.py): 0 = one per
     # available core (at most four), 1 = a single search.
     workers: int = 0
 
@@ -49,7 +49,7 @@ class SolverResult:
     stop_reason: str = ""
     best_found_s: float | None = None  # when the returned plan's cost was first reached
     # One entry per PyVRP search run (seed, "required" or "optional" stops, objective or None when it found no
-    # feasible plan, stop reason); see domain/vrptw_portfolio.py.
+    # feasible plan, stop reason); see domain/routing/engines/portfolio.py.
     portfolio: list[tuple[int, str, int | None, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:

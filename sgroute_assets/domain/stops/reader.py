@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .stop_schema import REQUIRED_COLUMN, Issue
+from .schema import REQUIRED_COLUMN, Issue
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx")
 MAX_FILE_BYTES = 20 * 1024 * 1024

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from ..stops import StopFileError, is_null_text, parse_clock, parse_float, read_stop_file
 from .fleet import FleetError, VehicleBreak, VehicleType
-from .stop_file_reader import StopFileError, read_stop_file
-from .stop_validation import is_null_text, parse_clock, parse_float
 
 FLEET_MARK = ".fleet"
 COLUMNS = (

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from . import drift
-from .travel_time_features import (
+from .features import (
     LOG_H_CENTRE,
     FeatureSpec,
     base_columns,

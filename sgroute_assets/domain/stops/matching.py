@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-from .stop_schema import SG_LAT_MAX, SG_LAT_MIN, SG_LON_MAX, SG_LON_MIN
+from .schema import SG_LAT_MAX, SG_LAT_MIN, SG_LON_MAX, SG_LON_MIN
 
 OK = "ok"
 AMBIGUOUS = "ambiguous"

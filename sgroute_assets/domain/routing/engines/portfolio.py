@@ -30,9 +30,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 
-from .vrptw_instance import VrptwInstance
-from .vrptw_pyvrp import InitialRoutes, solve_pyvrp
-from .vrptw_search import SearchMonitor, SolverResult, SolverSettings, stall_window_s
+from ..instance import VrptwInstance
+from .pyvrp_engine import InitialRoutes, solve_pyvrp
+from .search import SearchMonitor, SolverResult, SolverSettings, stall_window_s
 
 MAX_AUTO_WORKERS = 4
 MIN_PORTFOLIO_STOPS = 50  # below this one search reaches the optimum long before any limit

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .travel_time import haversine_matrix
+from .matrix import haversine_matrix
 
 DEFAULT_NEIGHBOURS = 6
 TIER_DEPOT, TIER_NEIGHBOUR, TIER_REST = 0, 1, 2

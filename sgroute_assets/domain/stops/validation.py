@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 import phonenumbers
 
-from .stop_file_reader import RawRow, RawTable, read_stop_file
-from .stop_schema import (
+from .reader import RawRow, RawTable, read_stop_file
+from .schema import (
     KNOWN_COLUMNS,
     PRIORITIES,
     REQUIRED_COLUMN,

@@ -24,24 +24,22 @@ plan fails with the list rather than fix half the routes).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
+from ..stops import SidecarSource, Stop, StopFileError, find_sidecar, is_null_text, parse_float, read_stop_file
+from ..travel_times import TravelMatrix
 from .drop_reasons import DropReason, reason_alone
+from .engines.solve import ProgressCallback, SolverSettings
+from .feasibility import InfeasiblePlanError
 from .fleet import Fleet
-from .plan_feasibility import InfeasiblePlanError
-from .route_plan import Route, RoutePlan, _route, assemble_plan, clock, solve_instance
-from .route_schedule import RouteTimes, schedule_route
-from .stop_file_reader import StopFileError, read_stop_file
-from .stop_overrides import SidecarSource, find_sidecar
-from .stop_schema import Stop
-from .stop_validation import is_null_text, parse_float
-from .travel_time import TravelMatrix
-from .vrptw_instance import UNREACHABLE, ObjectiveWeights, VrptwInstance, instance_from_stops
-from .vrptw_model import ProgressCallback, SolverSettings
+from .instance import UNREACHABLE, ObjectiveWeights, instance_from_stops
+from .plan import assemble_plan, solve_instance
+from .plan_types import Route, RoutePlan
+from .route_build import build_route, stop_violations
+from .schedule import schedule_route
 
 SEQUENCE_MARK = ".sequence"
 COLUMNS = ("vehicle", "stop_ref", "position")
@@ -315,45 +313,6 @@ def find_sequence(
     return parse_sequence_file(*found, fleet, refs, not_routable)
 
 
-def _stop_violations(inst: VrptwInstance, visits: list[int], times: RouteTimes, vehicle_type: int) -> list[list[str]]:
-    """What each stop of a fixed route breaks, from its own times and the vehicle type's limits.
-
-    Lateness is service after the window closes (whole minutes, rounded up: 20 s late is 1 min late). Capacity
-    is flagged from the stop where the load carried for the route so far passes the capacity. The shift is
-    flagged at every stop from which the vehicle cannot be back before the shift ends or within the maximum
-    route duration (the last stop always, when the route as a whole overruns).
-    """
-    spec = inst.vehicle_types[vehicle_type]
-    load = 0
-    out: list[list[str]] = []
-    last = len(visits) - 1
-    for i, (node, begin, leave) in enumerate(zip(visits, times.service_start, times.departure, strict=True)):
-        found: list[str] = []
-        late = begin - int(inst.tw_close[node])
-        if late > 0:
-            found.append(
-                f"late by {math.ceil(late / 60)} min: service starts {clock(begin)}, the window closes at "
-                f"{clock(int(inst.tw_close[node]))}"
-            )
-        load += int(inst.demand[node])
-        if load > spec.capacity:
-            found.append(f"over capacity: {load} units loaded up to this stop, the {spec.name} carries {spec.capacity}")
-        # From the last stop this is the route's own return (a break on the way back included); from earlier
-        # ones, the soonest it could be.
-        back = times.end if i == last else leave + int(inst.travel[node, inst.end_node(vehicle_type)])
-        soonest = "" if i == last else " at the earliest from here"
-        if back > spec.shift_end:
-            ends = clock(spec.shift_end)
-            found.append(f"past the shift: back at the depot at {clock(back)}{soonest}, the shift ends at {ends}")
-        if back - times.start > spec.max_route:
-            found.append(
-                f"over the maximum route: {math.ceil((back - times.start) / 60)} min depot to depot{soonest}, "
-                f"the maximum is {spec.max_route // 60} min"
-            )
-        out.append(found)
-    return out
-
-
 def _name(route: Route, fleet: Fleet, slot: VehicleSlot) -> None:
     """The fleet vehicle a route is driven with, and where its type starts and ends (as ``plan_routes`` sets)."""
     route.vehicle_type = fleet.vehicle_types[slot.type_index].name
@@ -401,10 +360,10 @@ def plan_with_sequence(
         if no_road:
             continue
         times = schedule_route(inst, visits, fixed.slot.type_index)
-        route = _route(inst, fixed.slot.number, visits, times, node_stop, fixed.slot.type_index)
+        route = build_route(inst, fixed.slot.number, visits, times, node_stop, fixed.slot.type_index)
         _name(route, fleet, fixed.slot)
         for visit, found in zip(
-            route.visits, _stop_violations(inst, visits, times, fixed.slot.type_index), strict=True
+            route.visits, stop_violations(inst, visits, times, fixed.slot.type_index), strict=True
         ):
             visit.violations = found
             violations += [f"{fixed.slot.label} #{visit.sequence} {visit.stop.stop_ref}: {v}" for v in found]
@@ -442,7 +401,7 @@ def plan_with_sequence(
     free = {k: [s for s in slots if s.type_index == k and s.number not in taken] for k in kept}
     for visits, times, t in zip(solved.routes, solved.schedules, solved.route_types, strict=True):
         slot = free[kept[t]].pop(0)
-        route = _route(rest, slot.number, visits, times, node_stop, t)
+        route = build_route(rest, slot.number, visits, times, node_stop, t)
         _name(route, fleet, slot)
         routes.append(route)
     routes.sort(key=lambda r: r.vehicle)

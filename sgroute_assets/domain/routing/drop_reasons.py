@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .route_schedule import schedule_route
-from .stop_schema import format_clock
-from .vrptw_instance import UNREACHABLE, VrptwInstance
+from ..stops import format_clock
+from .instance import UNREACHABLE, VrptwInstance
+from .schedule import schedule_route
 
 CAPACITY = "capacity"
 TIME_WINDOW = "time_window"

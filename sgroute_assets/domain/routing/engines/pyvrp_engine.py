@@ -18,8 +18,8 @@ from pyvrp import Model, PenaltyParams, Route, Solution, SolveParams, solve
 from pyvrp._pyvrp import ActivityType
 from pyvrp.exceptions import PenaltyBoundWarning
 
-from .vrptw_instance import UNREACHABLE, VrptwInstance
-from .vrptw_search import SearchMonitor, SolverResult, SolverSettings
+from ..instance import UNREACHABLE, VrptwInstance
+from .search import SearchMonitor, SolverResult, SolverSettings
 
 InitialRoutes = list[tuple[list[int], int]]  # (visits as instance nodes, vehicle type index) per route
 
@@ -37,10 +37,10 @@ def solve_pyvrp(
     ``required`` makes every stop a required client: PyVRP's search is tuned for that case and finds markedly
     better plans with it (RC206 1051.1 against 1064.3, RC208 776.1 against 782.8 in 10 s as optional clients),
     but it has no plan at all when some stop must be dropped, so it is run beside an optional-visit search
-    (domain/vrptw_portfolio.py), never alone.
+    (domain/routing/engines/portfolio.py), never alone.
 
     ``initial`` starts the search from given routes (a plan being repaired on exact legs,
-    domain/leg_verification.py) instead of PyVRP's own start; stops not in ``nodes`` are left out of them.
+    domain/routing/leg_verification.py) instead of PyVRP's own start; stops not in ``nodes`` are left out of them.
     """
     own_depots = sorted({d for t in inst.vehicle_types for d in (t.start_depot, t.end_depot)} - {0})
     index_map = [0] + nodes + own_depots

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..stops import Stop
+from ..travel_times import TravelMatrix
 from .fleet import Fleet, FleetError
-from .stop_schema import Stop
-from .travel_time import TravelMatrix
 
 UNREACHABLE = np.iinfo(np.int64).max // 4
 COST_SCALE = 10  # objective units per weighted second of a real plan

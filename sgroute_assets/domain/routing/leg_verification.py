@@ -15,7 +15,7 @@ all be timed by OneMap even when the matrix cannot. This module does that, engin
    something, the stops that break it are dropped with a reason (``road_time``), so the plan that is stored is
    feasible on the exact legs it drives and passes the independent check on them.
 
-Planner-fixed routes (domain/resequence.py) are re-timed on the exact legs too but never re-solved: whatever
+Planner-fixed routes (domain/routing/resequence.py) are re-timed on the exact legs too but never re-solved: whatever
 their order now breaks is reported as violations on their stops, as for the model's times.
 
 Legs OneMap did not answer (down, out of budget) keep the model's time, each with why; every ETA says which it
@@ -31,15 +31,16 @@ from itertools import pairwise
 
 import numpy as np
 
+from ..stops import Stop
+from ..travel_times import CELL_SAME, TravelMatrix
 from .drop_reasons import DropReason, explain_drop, reason_alone
-from .plan_feasibility import ClaimedRoute, InfeasiblePlanError, check_plan
-from .resequence import _stop_violations, vehicle_slots
-from .route_plan import DroppedStop, Route, RoutePlan, _route, clock
-from .route_schedule import RouteTimes, schedule_route
-from .stop_schema import Stop
-from .travel_time import CELL_SAME, TravelMatrix
-from .vrptw_instance import ObjectiveWeights, VrptwInstance, instance_from_stops
-from .vrptw_model import SolverSettings, solve_vrptw
+from .engines.solve import SolverSettings, solve_vrptw
+from .feasibility import ClaimedRoute, InfeasiblePlanError, check_plan
+from .instance import ObjectiveWeights, VrptwInstance, instance_from_stops
+from .plan_types import DroppedStop, FallbackLeg, PlanVerification, Route, RouteEtaChange, RoutePlan, clock
+from .resequence import vehicle_slots
+from .route_build import build_route, stop_violations
+from .schedule import RouteTimes, schedule_route
 
 ETA_ONEMAP, ETA_MODEL = "onemap", "model"
 ROAD_TIME = "road_time"  # drop reason: OneMap's road times make the stop late even after re-planning
@@ -69,67 +70,6 @@ class LegAnswers:
 
 
 LegFetcher = Callable[[list[Pair], int | None], LegAnswers]
-
-
-@dataclass(frozen=True)
-class FallbackLeg:
-    origin: str
-    destination: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class RouteEtaChange:
-    """How far a route's ETAs moved between the model's legs and the exact ones (positive: later)."""
-
-    vehicle: str
-    vehicle_name: str
-    legs: int
-    legs_onemap: int
-    max_eta_change_min: float  # the largest change, with its sign
-    mean_eta_change_min: float  # mean absolute change over the route's stops
-
-
-@dataclass
-class PlanVerification:
-    """What the verification pass did and found, for the plan's metadata, exports and ``sgroute plan --json``."""
-
-    eta_source: str  # onemap (every driven leg exact) | model (none) | mixed
-    legs_driven: int
-    legs_onemap: int  # timed by OneMap, asked in this pass or from the OD cache
-    legs_from_cache: int
-    onemap_calls: int  # legs asked from OneMap in this pass
-    budget: int | None
-    rounds: int
-    resolves: int
-    time_s: float
-    routes: list[RouteEtaChange] = field(default_factory=list)
-    repaired_stops: list[str] = field(default_factory=list)  # late on the exact legs at first, on time now
-    dropped_stops: list[str] = field(default_factory=list)  # dropped because the exact legs made them late
-    fallback_legs: list[FallbackLeg] = field(default_factory=list)
-
-    @property
-    def share_onemap(self) -> float:
-        return round(self.legs_onemap / self.legs_driven, 4) if self.legs_driven else 1.0
-
-    def summary(self) -> dict:
-        """Plain JSON: the figures the asset's metadata and the CLI print."""
-        return {
-            "eta_source": self.eta_source,
-            "legs_driven": self.legs_driven,
-            "legs_onemap": self.legs_onemap,
-            "share_legs_onemap": self.share_onemap,
-            "legs_from_cache": self.legs_from_cache,
-            "onemap_calls": self.onemap_calls,
-            "budget": self.budget,
-            "rounds": self.rounds,
-            "resolves": self.resolves,
-            "time_s": round(self.time_s, 2),
-            "routes": [r.__dict__ for r in self.routes],
-            "repaired_stops": list(self.repaired_stops),
-            "dropped_stops": list(self.dropped_stops),
-            "fallback_legs": [f.__dict__ for f in self.fallback_legs],
-        }
 
 
 @dataclass
@@ -373,12 +313,12 @@ def _routes(
     violations: list[str] = []
     for d in drafts:
         times = schedule_route(inst, d.visits, d.vehicle_type)
-        route = _route(inst, d.number, d.visits, times, node_stop, d.vehicle_type)
+        route = build_route(inst, d.number, d.visits, times, node_stop, d.vehicle_type)
         route.vehicle_name = d.name
         route.start_depot = fleet.start_point(route.vehicle_type)
         route.end_depot = fleet.end_point(route.vehicle_type)
         if d.fixed:
-            for visit, found in zip(route.visits, _stop_violations(inst, d.visits, times, d.vehicle_type), strict=True):
+            for visit, found in zip(route.visits, stop_violations(inst, d.visits, times, d.vehicle_type), strict=True):
                 visit.violations = found
                 violations += [
                     f"{route.vehicle_id} · {d.name} #{visit.sequence} {visit.stop.stop_ref}: {v}" for v in found

@@ -1,7 +1,7 @@
 """One entry point for every VRPTW solve: picks the engine, runs it under a SearchMonitor, checks legs.
 
 ``auto`` (the default) runs PyVRP, the quality engine (one search per core on problems big enough to gain,
-domain/vrptw_portfolio.py), and OR-Tools only where a constraint needs it (driver breaks, which PyVRP 0.14
+domain/routing/engines/portfolio.py), and OR-Tools only where a constraint needs it (driver breaks, which PyVRP 0.14
 does not model). The route_plan asset, the CLI and the benchmarks all
 come through here, so ``sgroute bench-vrptw`` measures exactly what planners get.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 
-from .vrptw_instance import UNREACHABLE, VrptwInstance
-from .vrptw_ortools import FIRST_SOLUTION_STRATEGIES, solve_ortools
-from .vrptw_portfolio import portfolio_size, solve_pyvrp_portfolio
-from .vrptw_search import (
+from ..instance import UNREACHABLE, VrptwInstance
+from .ortools_engine import FIRST_SOLUTION_STRATEGIES, solve_ortools
+from .portfolio import portfolio_size, solve_pyvrp_portfolio
+from .search import (
     ENGINES,
     STOP_NOTHING_TO_PLAN,
     Progress,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .vrptw_instance import VrptwInstance
+from .instance import VrptwInstance
 
 
 @dataclass

@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 
-from .markdown import md_table, md_text
-from .route_plan import Route, RoutePlan, clock
-from .stop_schema import ValidationReport, format_clock
+from ..markdown import md_table, md_text
+from ..stops import ValidationReport, format_clock
+from .plan_types import Route, RoutePlan, clock
 
 # The summary is stored in Dagster's event log: per-route tables stop after this many visits (CSVs have all).
 MAX_SUMMARY_VISITS = 1000

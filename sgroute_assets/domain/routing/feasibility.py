@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from .vrptw_instance import UNREACHABLE, VrptwInstance
+from .instance import UNREACHABLE, VrptwInstance
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import vrplib
 
-from .vrptw_instance import VehicleSpec, VrptwInstance
+from .instance import VehicleSpec, VrptwInstance
 
 SCALE = 10
 

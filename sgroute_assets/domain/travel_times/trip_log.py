@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from .stop_schema import SG_LAT_MAX, SG_LAT_MIN, SG_LON_MAX, SG_LON_MIN, Issue
-from .travel_time_features import haversine_m
-from .travel_time_model import SG_TZ, Observations
+from ..stops import SG_LAT_MAX, SG_LAT_MIN, SG_LON_MAX, SG_LON_MIN, Issue
+from .features import haversine_m
+from .model import SG_TZ, Observations
 
 REQUIRED_COLUMNS = ("origin_lat", "origin_lon", "dest_lat", "dest_lon", "actual_duration_s")
 OPTIONAL_COLUMNS = ("route_distance_m", "timestamp_iso")

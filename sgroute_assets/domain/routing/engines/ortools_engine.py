@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from .vrptw_instance import VrptwInstance
-from .vrptw_search import STOP_ENGINE_DONE, SearchMonitor, SolverResult, SolverSettings
+from ..instance import VrptwInstance
+from .search import STOP_ENGINE_DONE, SearchMonitor, SolverResult, SolverSettings
 
 FIRST_SOLUTION_STRATEGIES = {
     "parallel_cheapest_insertion": routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION,

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from .geocoding import OK, GeocodedStop, GeocodedStops
-from .stop_file_reader import StopFileError, read_stop_file
-from .stop_schema import SG_LAT_MAX, SG_LAT_MIN, SG_LON_MAX, SG_LON_MIN, Stop
-from .stop_validation import is_null_text, parse_float
+from .reader import StopFileError, read_stop_file
+from .schema import SG_LAT_MAX, SG_LAT_MIN, SG_LON_MAX, SG_LON_MIN, Stop
+from .validation import is_null_text, parse_float
 
 OVERRIDES_MARK = ".overrides"
 # Every sidecar a planner may put beside a stop file: never a partition of its own, a change re-plans it.
-# ``.fleet`` is the vehicle types (domain/fleet_file.py), ``.sequence`` a fixed visit order (domain/resequence.py).
+# ``.fleet`` is the vehicle types (domain/routing/fleet_file.py), ``.sequence`` a fixed visit order (domain/routing/resequence.py).
 SIDECAR_MARKS = (OVERRIDES_MARK, ".fleet", ".sequence")
 OVERRIDE_SUFFIXES = (".csv", ".xlsx")
 MANUAL = "manual"

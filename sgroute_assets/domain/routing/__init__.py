@@ -1,0 +1,74 @@
+"""From stops, a fleet and a travel matrix to a checked route plan: the instance, the engines (PyVRP,
+OR-Tools, the portfolio), the plan's types, schedules, drop reasons, resequencing of planner-fixed routes,
+verification on road legs and the accounting of every row.
+
+What other rooms, the assets, resources and CLI may use; everything else is the room's own."""
+
+from .engines.ortools_engine import FIRST_SOLUTION_STRATEGIES
+from .engines.search import ENGINES, Progress, SolverSettings
+from .feasibility import InfeasiblePlanError
+from .fleet import DEFAULT_TYPE_NAME, DepotPoint, Fleet, FleetError, VehicleBreak, VehicleType
+from .fleet_file import FLEET_MARK, parse_fleet_file
+from .instance import ObjectiveWeights
+from .leg_verification import ExactLeg, LegAnswers, Pair, model_only, verify_plan
+from .plan import plan_routes, solve_instance
+from .plan_types import Route, RoutePlan, clock
+from .resequence import SequenceError, StopSequence, find_sequence, plan_with_sequence
+from .row_accounting import account_rows
+from .summary import (
+    accounting_text,
+    day_label,
+    eta_source_text,
+    plan_markdown,
+    plan_title,
+    shift_text,
+    validation_markdown,
+    vehicle_label,
+    window_text,
+)
+from .vrplib_instance import VrplibError, best_known_cost, load_vrptw, plan_cost
+
+__all__ = [
+    "DEFAULT_TYPE_NAME",
+    "DepotPoint",
+    "ENGINES",
+    "ExactLeg",
+    "FIRST_SOLUTION_STRATEGIES",
+    "FLEET_MARK",
+    "Fleet",
+    "FleetError",
+    "InfeasiblePlanError",
+    "LegAnswers",
+    "ObjectiveWeights",
+    "Pair",
+    "Progress",
+    "Route",
+    "RoutePlan",
+    "SequenceError",
+    "SolverSettings",
+    "StopSequence",
+    "VehicleBreak",
+    "VehicleType",
+    "VrplibError",
+    "account_rows",
+    "accounting_text",
+    "best_known_cost",
+    "clock",
+    "day_label",
+    "eta_source_text",
+    "find_sequence",
+    "load_vrptw",
+    "model_only",
+    "parse_fleet_file",
+    "plan_cost",
+    "plan_markdown",
+    "plan_routes",
+    "plan_title",
+    "plan_with_sequence",
+    "shift_text",
+    "solve_instance",
+    "validation_markdown",
+    "vehicle_label",
+    "verify_plan",
+    "window_text",
+]

@@ -1,0 +1,95 @@
+"""One route built from its visits and times, with what each of its stops breaks.
+
+Optimised plans (plan.py), planner-fixed routes (resequence.py) and routes re-timed on road legs
+(leg_verification.py) all build their routes here, so a route reads the same whichever way it was made.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..stops import Stop
+from .instance import VrptwInstance
+from .plan_types import Route, Visit, clock
+from .schedule import RouteTimes
+
+
+def build_route(
+    inst: VrptwInstance,
+    number: int,
+    visits: list[int],
+    times: RouteTimes,
+    node_stop: dict[int, Stop],
+    vehicle_type: int = 0,
+) -> Route:
+    """A route's visits with their times and legs, from its type's start depot to its end depot."""
+    out: list[Visit] = []
+    prev = inst.start_node(vehicle_type)
+    for seq, (node, arrive, begin, leave) in enumerate(
+        zip(visits, times.arrival, times.service_start, times.departure, strict=True), start=1
+    ):
+        out.append(
+            Visit(
+                sequence=seq,
+                stop=node_stop[node],
+                arrival_s=arrive,
+                service_start_s=begin,
+                departure_s=leave,
+                travel_s=int(inst.travel[prev, node]),
+                distance_m=float(inst.distance[prev, node]),
+                break_s=times.break_at(seq - 1),
+            )
+        )
+        prev = node
+    end = inst.end_node(vehicle_type)
+    return Route(
+        vehicle=number,
+        start_s=times.start,
+        end_s=times.end,
+        visits=out,
+        return_travel_s=int(inst.travel[prev, end]),
+        return_distance_m=float(inst.distance[prev, end]),
+        vehicle_type=inst.vehicle_types[vehicle_type].name,
+        break_start_s=times.break_start,
+        break_end_s=times.break_end,
+        break_after=times.break_after,
+    )
+
+
+def stop_violations(inst: VrptwInstance, visits: list[int], times: RouteTimes, vehicle_type: int) -> list[list[str]]:
+    """What each stop of a fixed route breaks, from its own times and the vehicle type's limits.
+
+    Lateness is service after the window closes (whole minutes, rounded up: 20 s late is 1 min late). Capacity
+    is flagged from the stop where the load carried for the route so far passes the capacity. The shift is
+    flagged at every stop from which the vehicle cannot be back before the shift ends or within the maximum
+    route duration (the last stop always, when the route as a whole overruns).
+    """
+    spec = inst.vehicle_types[vehicle_type]
+    load = 0
+    out: list[list[str]] = []
+    last = len(visits) - 1
+    for i, (node, begin, leave) in enumerate(zip(visits, times.service_start, times.departure, strict=True)):
+        found: list[str] = []
+        late = begin - int(inst.tw_close[node])
+        if late > 0:
+            found.append(
+                f"late by {math.ceil(late / 60)} min: service starts {clock(begin)}, the window closes at "
+                f"{clock(int(inst.tw_close[node]))}"
+            )
+        load += int(inst.demand[node])
+        if load > spec.capacity:
+            found.append(f"over capacity: {load} units loaded up to this stop, the {spec.name} carries {spec.capacity}")
+        # From the last stop this is the route's own return (a break on the way back included); from earlier
+        # ones, the soonest it could be.
+        back = times.end if i == last else leave + int(inst.travel[node, inst.end_node(vehicle_type)])
+        soonest = "" if i == last else " at the earliest from here"
+        if back > spec.shift_end:
+            ends = clock(spec.shift_end)
+            found.append(f"past the shift: back at the depot at {clock(back)}{soonest}, the shift ends at {ends}")
+        if back - times.start > spec.max_route:
+            found.append(
+                f"over the maximum route: {math.ceil((back - times.start) / 60)} min depot to depot{soonest}, "
+                f"the maximum is {spec.max_route // 60} min"
+            )
+        out.append(found)
+    return out
