@@ -1,7 +1,9 @@
-"""The stored stop file name -> partition key mapping (table ``stop_file_keys``).
+"""The stored file name -> partition key mapping (table ``stop_file_keys``) of both file sensors.
 
-The sensor assigns keys here when it claims files; runs, the CLI and sidecar re-runs look keys and names up
+The sensors assign keys here when they claim files; runs, the CLI and sidecar re-runs look keys and names up
 here instead of recomputing them from names, because a computed key cannot tell `week 1.csv` from `week_1.csv`.
+Stop files are stored under their own names; trip logs under ``TRIP_LOGS`` + name, one namespace per sensor, so
+one table (and its two unique constraints) keeps every key collision-free without a second copy of the logic.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from sgroute_assets.domain.stops import partition_key_for, unique_partition_key
 from sgroute_resources.app_tables import StopFileKey
 
 _CHUNK = 500  # names per IN (...) query: well under every driver's bound-parameter limit
+STOP_FILES = ""  # namespace of stop file names (stored as they are, as before namespaces existed)
+TRIP_LOGS = "trip_logs/"  # namespace of trip log names (no stop file name holds a "/": names are base names)
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
@@ -22,23 +26,29 @@ def _chunks(items: list[str]) -> Iterable[list[str]]:
         yield items[start : start + _CHUNK]
 
 
-def stored_keys(session: Session, names: Iterable[str]) -> dict[str, str]:
+def stored_keys(session: Session, names: Iterable[str], namespace: str = STOP_FILES) -> dict[str, str]:
     """The keys already given to ``names`` (names never seen are absent)."""
     found: dict[str, str] = {}
-    for chunk in _chunks(sorted(set(names))):
+    for chunk in _chunks(sorted({namespace + n for n in names})):
         for name, key in session.execute(
             select(StopFileKey.file_name, StopFileKey.partition_key).where(StopFileKey.file_name.in_(chunk))
         ):
-            found[name] = key
+            found[name[len(namespace) :]] = key
     return found
 
 
-def file_for_key(session: Session, partition_key: str) -> str | None:
-    """The file name a partition key was given to, None for a key made before keys were stored."""
-    return session.scalar(select(StopFileKey.file_name).where(StopFileKey.partition_key == partition_key))
+def file_for_key(session: Session, partition_key: str, namespace: str = STOP_FILES) -> str | None:
+    """The file name a partition key was given to in ``namespace``; None for a key made before keys were stored
+    (or one given to a file of the other sensor)."""
+    stored = session.scalar(select(StopFileKey.file_name).where(StopFileKey.partition_key == partition_key))
+    if stored is None or not stored.startswith(namespace) or (not namespace and stored.startswith(TRIP_LOGS)):
+        return None
+    return stored[len(namespace) :]
 
 
-def assign_keys(session: Session, names: Iterable[str], legacy_keys: Collection[str] = ()) -> dict[str, str]:
+def assign_keys(
+    session: Session, names: Iterable[str], legacy_keys: Collection[str] = (), namespace: str = STOP_FILES
+) -> dict[str, str]:
     """A key for every name: its stored key, or a new one that no other name holds, stored before returning.
 
     ``legacy_keys`` are partitions that exist without a stored owner (made before the mapping existed, or added
@@ -47,7 +57,7 @@ def assign_keys(session: Session, names: Iterable[str], legacy_keys: Collection[
     `week 1.csv` arrive together the plain key goes to the file that is literally called that.
     """
     wanted = sorted(set(names), key=lambda n: (partition_key_for(n) != n, n))
-    keys = stored_keys(session, wanted)
+    keys = stored_keys(session, wanted, namespace)
     missing = [n for n in wanted if n not in keys]
     if not missing:
         return keys
@@ -74,7 +84,7 @@ def assign_keys(session: Session, names: Iterable[str], legacy_keys: Collection[
     for name in missing:
         keys[name] = unique_partition_key(name, is_taken)
         owners[keys[name]] = name
-        session.add(StopFileKey(file_name=name, partition_key=keys[name]))
+        session.add(StopFileKey(file_name=namespace + name, partition_key=keys[name]))
     # One flush: the unique constraints make a concurrent writer (the CLI beside the daemon) that stored one of
     # these names or keys first fail this transaction, and the next tick reads what it stored.
     session.flush()

@@ -2,6 +2,8 @@
 
 Read-only on purpose: a trip log stays where it was dropped (it is the evidence behind the observations
 loaded from it); the sensor's cursor and the run keys make sure each version of a file is loaded once.
+Listing reads no body (the sensor must stay fast whatever lands here), and a file over
+SGROUTE_TRIP_LOG_MAX_BYTES is never read whole: trip logs are loaded in one piece, so their size is bounded.
 """
 
 import os
@@ -11,9 +13,29 @@ from pathlib import Path
 from dagster import ConfigurableResource, ResourceDependency
 from dagster_gcp import GCSResource
 
-from sgroute_resources.stop_file_store import StoredFile, only_match
+from sgroute_resources.stop_file_store import StopFileNotFound, StoredFile, only_match
 
 TRIP_LOG_SUFFIXES = (".csv",)
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024  # ~1 M rows of a seven-column trip log
+
+
+class TripLogTooLarge(ValueError):
+    """A trip log over the size limit: refused before its body is read."""
+
+
+def max_trip_log_bytes() -> int:
+    """SGROUTE_TRIP_LOG_MAX_BYTES, default 100 MiB."""
+    value = os.environ.get("SGROUTE_TRIP_LOG_MAX_BYTES", "").strip()
+    return int(value) if value else DEFAULT_MAX_BYTES
+
+
+def _refuse_if_large(name: str, size: int) -> None:
+    limit = max_trip_log_bytes()
+    if size > limit:
+        raise TripLogTooLarge(
+            f"trip log {name}: {size:,} bytes is over the limit of {limit:,} (SGROUTE_TRIP_LOG_MAX_BYTES); "
+            "split it into smaller files"
+        )
 
 
 def is_trip_log(name: str) -> bool:
@@ -25,13 +47,24 @@ class TripLogStore(ConfigurableResource):
     def list_files(self) -> list[StoredFile]: ...
 
     @abstractmethod
-    def read(self, name: str) -> bytes: ...
+    def read(self, name: str) -> bytes:
+        """The file's bytes; TripLogTooLarge past the size limit, before reading."""
 
     @abstractmethod
     def describe(self) -> str: ...
 
-    def find(self, partition_key: str) -> StoredFile:
-        return only_match(self.list_files(), partition_key, self.describe(), what="trip log")
+    def find(self, partition_key: str, file_name: str | None = None) -> StoredFile:
+        """The file behind a partition: ``file_name`` when the stored key mapping names it, else by cleaned name
+        (partitions made before keys were stored)."""
+        files = self.list_files()
+        if file_name is not None:
+            for stored in files:
+                if stored.name == file_name:
+                    return stored
+            raise StopFileNotFound(
+                f"trip log '{file_name}' of partition '{partition_key}' is no longer in {self.describe()}"
+            )
+        return only_match(files, partition_key, self.describe(), what="trip log")
 
 
 class LocalTripLogStore(TripLogStore):
@@ -62,7 +95,9 @@ class LocalTripLogStore(TripLogStore):
         return out
 
     def read(self, name: str) -> bytes:
-        return (Path(self.folder) / name).read_bytes()
+        path = Path(self.folder) / name
+        _refuse_if_large(name, path.stat().st_size)
+        return path.read_bytes()
 
 
 class GCSTripLogStore(TripLogStore):
@@ -97,4 +132,9 @@ class GCSTripLogStore(TripLogStore):
         return sorted(out, key=lambda f: f.name)
 
     def read(self, name: str) -> bytes:
-        return self._bucket().blob(self.prefix + name).download_as_bytes()
+        blob = self._bucket().get_blob(self.prefix + name)
+        if blob is None:
+            raise StopFileNotFound(f"trip log '{name}' is no longer in {self.describe()}")
+        _refuse_if_large(name, int(blob.size or 0))
+        # The generation read is the one whose size was checked, even if the file is replaced meanwhile.
+        return blob.download_as_bytes(if_generation_match=blob.generation)

@@ -32,6 +32,7 @@ def setup(app_db_url, tmp_path):
     actuals.mkdir()
     store = TravelTimeModelStore(app_db=AppDatabase(url=app_db_url))
     resources = {
+        "app_db": store.app_db,
         "travel_time_model_store": store,
         "trip_log_store": LocalTripLogStore(folder=str(actuals)),
         "io_manager": dg.FilesystemIOManager(base_dir=str(tmp_path / "io")),

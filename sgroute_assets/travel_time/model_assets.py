@@ -44,14 +44,17 @@ from sgroute_assets.domain.travel_times import (
     parse_trip_log,
 )
 from sgroute_assets.partition_run_requests import PartitionRunRequests
+from sgroute_resources.app_database import AppDatabase
+from sgroute_resources.partition_key_map import TRIP_LOGS, assign_keys, file_for_key
 from sgroute_resources.stop_file_store import content_hash
 from sgroute_resources.travel_time_model_store import TravelTimeModelStore
-from sgroute_resources.trip_log_store import TripLogStore, is_trip_log
+from sgroute_resources.trip_log_store import TripLogStore, TripLogTooLarge, is_trip_log, max_trip_log_bytes
 
 GROUP = "travel_time_model"
 DEFAULT_DRIFT_CRON = "0 3 * * 1"  # Mondays 03:00 SGT, as the old system's weekly drift report
 DRIFT_TIMEZONE = "Asia/Singapore"
-CURSOR_VERSION = 1
+CURSOR_VERSION = 2  # 2: per file its stamp only (bodies are no longer read by the sensor)
+SOURCE_NAME_TAG = "sgroute/trip_log_name"
 MAX_RUNS_PER_TICK = 20
 MAX_ISSUES_IN_METADATA = 200
 TRAINED_ON_APP_OBSERVATIONS = "trained_on_app_observations"
@@ -78,11 +81,21 @@ def _env_float(name: str, default: float) -> float:
     description="One uploaded trip log: its valid rows loaded into observed_travel_times, bad rows reported.",
 )
 def trip_log_observations(
-    context: dg.AssetExecutionContext, trip_log_store: TripLogStore, travel_time_model_store: TravelTimeModelStore
+    context: dg.AssetExecutionContext,
+    trip_log_store: TripLogStore,
+    travel_time_model_store: TravelTimeModelStore,
+    app_db: AppDatabase,
 ) -> dg.Output[dict]:
     key = context.partition_key
-    stored = trip_log_store.find(key)
-    data = trip_log_store.read(stored.name)
+    name = context.run.tags.get(SOURCE_NAME_TAG)
+    if name is None:  # a materialisation from the UI or a backfill: the stored mapping names the file
+        with app_db.session() as session:
+            name = file_for_key(session, key, TRIP_LOGS)
+    stored = trip_log_store.find(key, name)
+    try:
+        data = trip_log_store.read(stored.name)
+    except TripLogTooLarge as exc:
+        raise dg.Failure(description=str(exc)) from None
     report = parse_trip_log(stored.name, data)
     loaded = travel_time_model_store.replace_trip_log(key, report.rows) if report.readable else 0
     summary = report.to_json()
@@ -144,14 +157,16 @@ trip_log_job = dg.define_asset_job(
 )
 
 
-def _load_cursor(raw: str | None) -> dict[str, dict[str, str]]:
+def _load_cursor(raw: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """Per file name its last stamp, and the names refused for size (logged once per stamp)."""
     try:
         state = json.loads(raw) if raw else {}
     except json.JSONDecodeError:
-        return {}
-    if not isinstance(state, dict) or state.get("v") != CURSOR_VERSION or not isinstance(state.get("files"), dict):
-        return {}
-    return state["files"]
+        return {}, {}
+    if not isinstance(state, dict) or state.get("v") != CURSOR_VERSION:
+        return {}, {}
+    files, refused = state.get("files"), state.get("refused")
+    return (files if isinstance(files, dict) else {}), (refused if isinstance(refused, dict) else {})
 
 
 @dg.sensor(
@@ -160,31 +175,50 @@ def _load_cursor(raw: str | None) -> dict[str, dict[str, str]]:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Adds a trip_logs partition per new or changed trip-log CSV in the actuals store and loads it.",
 )
-def trip_log_sensor(context: dg.SensorEvaluationContext, trip_log_store: TripLogStore) -> dg.SensorResult:
-    """Cursor per file name: stamp and content hash, so a touched-but-identical file is not reloaded."""
-    seen = _load_cursor(context.cursor)
+def trip_log_sensor(
+    context: dg.SensorEvaluationContext, trip_log_store: TripLogStore, app_db: AppDatabase
+) -> dg.SensorResult:
+    """Lists and claims without reading a body: a changed stamp (mtime and size, or the bucket's generation) is
+    one run keyed by that stamp, and the run reads the file. Keys come from the same stored name -> key mapping
+    as stop files (namespace ``trip_logs/``), so `trip 1.csv` and `trip_1.csv` are two partitions. A file over
+    SGROUTE_TRIP_LOG_MAX_BYTES is refused, said once per version, and never read."""
+    seen, refused = _load_cursor(context.cursor)
+    limit = max_trip_log_bytes()
     listing = [f for f in trip_log_store.list_files() if is_trip_log(f.name)]
     present = {f.name for f in listing}
-    state = {name: entry for name, entry in seen.items() if name in present}
-    runs = PartitionRunRequests(context, trip_logs)
+    state = {name: stamp for name, stamp in seen.items() if name in present}
+    refused = {name: stamp for name, stamp in refused.items() if name in present}
+    changed = []
     for stored in listing:
-        if len(runs) >= MAX_RUNS_PER_TICK:
+        if state.get(stored.name) == stored.stamp:
+            continue
+        if stored.size > limit:
+            if refused.get(stored.name) != stored.stamp:
+                context.log.error(
+                    f"trip log {stored.name}: {stored.size:,} bytes is over the limit of {limit:,} "
+                    "(SGROUTE_TRIP_LOG_MAX_BYTES); split it into smaller files"
+                )
+                refused[stored.name] = stored.stamp
+            continue
+        changed.append(stored)
+        if len(changed) >= MAX_RUNS_PER_TICK:
             break
-        previous = state.get(stored.name)
-        if previous and previous.get("stamp") == stored.stamp:
-            continue
-        digest = content_hash(trip_log_store.read(stored.name))
-        if previous and previous.get("hash") == digest:
-            state[stored.name] = {"stamp": stored.stamp, "hash": digest}
-            continue
-        key = stored.partition_key
-        if not runs.claim(key, stored.name):
-            continue
-        runs.request(
-            key, run_key=f"{key}:{digest}", tags={"sgroute/source": stored.uri, "sgroute/content_hash": digest}
-        )
-        state[stored.name] = {"stamp": stored.stamp, "hash": digest}
-    return runs.result(json.dumps({"v": CURSOR_VERSION, "files": state}, sort_keys=True, separators=(",", ":")))
+    runs = PartitionRunRequests(context, trip_logs)
+    if changed:
+        with app_db.session() as session:
+            keys = assign_keys(session, [f.name for f in changed], legacy_keys=runs.existing, namespace=TRIP_LOGS)
+        for stored in changed:
+            key = keys[stored.name]
+            if not runs.claim(key, stored.name):
+                continue
+            runs.request(
+                key,
+                run_key=f"{key}:{stored.stamp}",
+                tags={"sgroute/source": stored.uri, SOURCE_NAME_TAG: stored.name, "sgroute/stamp": stored.stamp},
+            )
+            state[stored.name] = stored.stamp
+    cursor = {"v": CURSOR_VERSION, "files": state, "refused": refused}
+    return runs.result(json.dumps(cursor, sort_keys=True, separators=(",", ":")))
 
 
 # ---------------------------------------------------------------------------------------------- model
