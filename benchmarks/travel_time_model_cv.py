@@ -24,9 +24,14 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sgroute_assets.domain.travel_times import Observations, baseline_predictions, error_summary, load_default_model
+from sgroute_assets.domain.travel_times import (  # noqa: E402
+    Observations,
+    baseline_predictions,
+    error_summary,
+    load_default_model,
+)
 from sgroute_assets.domain.travel_times.drift import percentage_errors  # noqa: E402
-from sgroute_assets.domain.travel_times.model import cross_validate, loglog_cv
+from sgroute_assets.domain.travel_times.model import cross_validate, loglog_cv  # noqa: E402
 
 SHARED = Path(os.environ.get("SGROUTE_SHARED", REPO.parent / "shared"))
 

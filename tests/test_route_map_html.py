@@ -12,8 +12,7 @@ import pytest
 
 from sgroute_assets.domain.exports import route_map_html
 from sgroute_assets.domain.routing import RoutePlan
-from sgroute_assets.domain.routing.plan_types import NOT_LOCATED
-from sgroute_assets.domain.routing.plan_types import UnplannedRow
+from sgroute_assets.domain.routing.plan_types import NOT_LOCATED, UnplannedRow
 from sgroute_assets.domain.stops import Stop
 
 

@@ -198,8 +198,9 @@ def verify_on_roads(
     fixed_vehicles: set[int],
     log,
 ) -> RoutePlan:
-    """The plan on OneMap's times for the legs it drives, repaired where they break it (domain/routing/leg_verification.py);
-    without a road-time source (the embedded default) the plan only says its ETAs come from the model."""
+    """The plan on OneMap's times for the legs it drives, repaired where they break it
+    (domain/routing/leg_verification.py); without a road-time source (the embedded default) the plan only says
+    its ETAs come from the model."""
     if not travel_times.verifies_legs:
         return model_only(plan)
     verified = verify_plan(

@@ -362,9 +362,7 @@ def plan_with_sequence(
         times = schedule_route(inst, visits, fixed.slot.type_index)
         route = build_route(inst, fixed.slot.number, visits, times, node_stop, fixed.slot.type_index)
         _name(route, fleet, fixed.slot)
-        for visit, found in zip(
-            route.visits, stop_violations(inst, visits, times, fixed.slot.type_index), strict=True
-        ):
+        for visit, found in zip(route.visits, stop_violations(inst, visits, times, fixed.slot.type_index), strict=True):
             visit.violations = found
             violations += [f"{fixed.slot.label} #{visit.sequence} {visit.stop.stop_ref}: {v}" for v in found]
         routes.append(route)

@@ -30,7 +30,8 @@ from .validation import is_null_text, parse_float
 
 OVERRIDES_MARK = ".overrides"
 # Every sidecar a planner may put beside a stop file: never a partition of its own, a change re-plans it.
-# ``.fleet`` is the vehicle types (domain/routing/fleet_file.py), ``.sequence`` a fixed visit order (domain/routing/resequence.py).
+# ``.fleet`` is the vehicle types (domain/routing/fleet_file.py), ``.sequence`` a fixed visit order
+# (domain/routing/resequence.py).
 SIDECAR_MARKS = (OVERRIDES_MARK, ".fleet", ".sequence")
 OVERRIDE_SUFFIXES = (".csv", ".xlsx")
 MANUAL = "manual"
