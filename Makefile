@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 
-.PHONY: venv lock lock-check postgres chromium demo test dev lint bench clean
+.PHONY: venv lock lock-check postgres chromium fonts demo test dev lint bench clean
 
 # requirements.lock pins every package (dev and k8s extras included) for Python 3.11 on any platform; the image
 # (deploy/Dockerfile), CI and this venv install it with the same script. `make lock` refreshes it after a change to
@@ -37,7 +37,7 @@ lock-check:
 
 venv: $(STAMP)
 
-demo: venv
+demo: venv fonts
 	$(BIN)/sgroute demo --time-limit $${SGROUTE_DEMO_TIME_LIMIT_S:-5}
 
 # Tests start their own throwaway PostgreSQL server from Debian's binaries; install them if missing.
@@ -52,10 +52,18 @@ chromium:
 	  echo "installing headless Chromium (Debian package chromium)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: venv postgres chromium
+# The driver pack's fonts for Chinese, Tamil and symbols (domain/exports/pdf_fonts.py; deploy/Dockerfile has the same).
+FONT_PACKAGES := fonts-lohit-taml fonts-droid-fallback fonts-symbola
+fonts:
+	@test -f /usr/share/fonts/truetype/lohit-tamil/Lohit-Tamil.ttf -a -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf \
+	  -a -f /usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf || { \
+	  echo "installing the driver pack's fonts (Debian packages $(FONT_PACKAGES))"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(FONT_PACKAGES) >/dev/null; }
+
+test: venv postgres chromium fonts
 	$(BIN)/python -m pytest
 
-dev: venv
+dev: venv fonts
 	$(BIN)/sgroute db upgrade
 	@mkdir -p $(DAGSTER_HOME)
 	@# One run per partition at a time, run monitoring (dagster/max_runtime), no telemetry: deploy/dagster-dev.yaml.

@@ -8,19 +8,13 @@ from __future__ import annotations
 
 import io
 from contextvars import ContextVar
-from functools import lru_cache
-from pathlib import Path
-from xml.sax.saxutils import escape
 
-import matplotlib
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, StyleSheet1, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -34,10 +28,21 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.doctemplate import LayoutError
 
-from ..routing import Route, RoutePlan, accounting_text, clock, day_label, eta_source_text, plan_title, vehicle_label
-from ..stops import format_clock
+from ..routing import (
+    Route,
+    RoutePlan,
+    accounting_text,
+    clock,
+    day_label,
+    eta_source_text,
+    fleet_lines,
+    load_text,
+    plan_title,
+    vehicle_label,
+)
 from .colors import vehicle_color
 from .driver_csv import time_window
+from .pdf_fonts import pdf_fonts, pdf_text
 
 MARGIN = 14 * mm
 FRAME_WIDTH = A4[0] - 2 * MARGIN
@@ -46,32 +51,8 @@ STRIPE_BG = colors.HexColor("#F2F4F7")
 GRID = colors.HexColor("#C8CDD5")
 
 
-@lru_cache(maxsize=1)
-def _fonts() -> tuple[str, str]:
-    """DejaVu Sans (shipped inside matplotlib) over Helvetica, whose encoding has no room for many names.
-
-    Helvetica's WinAnsi encoding covers western European letters only; DejaVu adds Greek, Cyrillic, Vietnamese
-    and more, which matters for customer names. CJK scripts would still need a CJK font.
-    """
-    ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    regular, bold = ttf / "DejaVuSans.ttf", ttf / "DejaVuSans-Bold.ttf"
-    if not (regular.is_file() and bold.is_file()):
-        return "Helvetica", "Helvetica-Bold"
-    if "SgrouteSans" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("SgrouteSans", str(regular)))
-        pdfmetrics.registerFont(TTFont("SgrouteSans-Bold", str(bold)))
-        pdfmetrics.registerFontFamily(
-            "SgrouteSans",
-            normal="SgrouteSans",
-            bold="SgrouteSans-Bold",
-            italic="SgrouteSans",
-            boldItalic="SgrouteSans-Bold",
-        )
-    return "SgrouteSans", "SgrouteSans-Bold"
-
-
 def _styles() -> StyleSheet1:
-    regular, bold = _fonts()
+    regular, bold = pdf_fonts()
     sheet = getSampleStyleSheet()
     for name in ("Normal", "BodyText", "Title", "Heading1", "Heading2", "Heading3"):
         sheet[name].fontName = bold if name.startswith(("Title", "Heading")) else regular
@@ -99,12 +80,12 @@ def clip(value: object, limit: int | None = None) -> str:
 
 def _p(value: object, style: ParagraphStyle, limit: int | None = None) -> Paragraph:
     """Paragraph markup treats & < > as markup, so plan text (addresses, names) is always escaped and clipped."""
-    return Paragraph(escape(clip(value, limit)), style)
+    return Paragraph(pdf_text(clip(value, limit)), style)
 
 
 def _lines(values: list[str | None], limit: int | None = None) -> str:
     """Several clipped, escaped values as lines of one cell."""
-    return "<br/>".join(escape(clip(v, limit)) for v in values if v)
+    return "<br/>".join(pdf_text(clip(v, limit)) for v in values if v)
 
 
 class _Bookmark(Flowable):
@@ -146,7 +127,7 @@ def _table(rows: list[list[Flowable | str]], widths: list[float], *, striped: bo
 
 
 def _key_values(pairs: list[tuple[str, str]], sheet: StyleSheet1) -> Table:
-    label_style = ParagraphStyle("Key", parent=sheet["Cell"], fontSize=9.5, leading=12, fontName=_fonts()[1])
+    label_style = ParagraphStyle("Key", parent=sheet["Cell"], fontSize=9.5, leading=12, fontName=pdf_fonts()[1])
     value_style = ParagraphStyle("Value", parent=sheet["Cell"], fontSize=9.5, leading=12)
     rows = [[_p(k, label_style), _p(v, value_style)] for k, v in pairs]
     table = Table(rows, colWidths=[42 * mm, FRAME_WIDTH - 42 * mm], hAlign="LEFT")
@@ -176,14 +157,10 @@ def _map_image(map_png: bytes, max_height: float) -> Image:
 def _cover(plan: RoutePlan, title: str, map_png: bytes | None, sheet: StyleSheet1) -> list[Flowable]:
     fleet = plan.fleet
     totals = plan.totals()
-    story: list[Flowable] = [_Bookmark("cover", "Summary"), Paragraph(escape(clip(title, 120)), sheet["Title"])]
+    story: list[Flowable] = [_Bookmark("cover", "Summary"), Paragraph(pdf_text(clip(title, 120)), sheet["Title"])]
     pairs = [
         ("Depot", f"{fleet.depot_name} ({fleet.depot_lat:.5f}, {fleet.depot_lon:.5f})"),
-        (
-            "Shift",
-            f"{format_clock(fleet.shift_start_min)}–{format_clock(fleet.shift_end_min)}, "
-            f"routes at most {fleet.max_route_min} min, capacity {fleet.capacity} per vehicle",
-        ),
+        ("Fleet", "; ".join(fleet_lines(plan))),
         ("Rows", accounting_text(plan)),
         ("ETAs", eta_source_text(plan).removeprefix("ETAs from ")),
         ("Vehicles", f"{totals['vehicles_used']} used of {totals['vehicles_available']} available"),
@@ -234,7 +211,7 @@ def _unplanned_table(plan: RoutePlan, sheet: StyleSheet1) -> list[Flowable]:
                 _p(address, cell),
             ]
         )
-    widths = [11 * mm, 24 * mm, 18 * mm, 22 * mm, 62 * mm]
+    widths = [11 * mm, 24 * mm, 18 * mm, 28 * mm, 56 * mm]  # "needs_attention" unbroken
     widths.append(FRAME_WIDTH - sum(widths))
     return [heading, _table(rows, widths)]
 
@@ -245,7 +222,7 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
     color = vehicle_color(route.vehicle)
     heading = ParagraphStyle("VehicleHeading", parent=sheet["Heading1"], textColor=colors.HexColor(color))
     summary = (
-        f"{len(route.visits)} stops · load {route.load}/{plan.fleet.capacity} · "
+        f"{len(route.visits)} stops · load {load_text(plan, route)} · "
         f"depart {clock(route.start_s)} · back {clock(route.end_s)} · {route.distance_m / 1000:.1f} km"
     )
     if route.break_start_s is not None:
@@ -279,7 +256,7 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
         f"{clock(route.break_start_s or 0)}–{clock(route.break_end_s or 0)}",
         "",
         Paragraph("Break", cell),
-        Paragraph(escape(f"Driver break, {route.break_s // 60} min"), cell),
+        Paragraph(pdf_text(f"Driver break, {route.break_s // 60} min"), cell),
         "",
         "",
     ]
@@ -310,16 +287,16 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
         )
     if break_at is not None and break_at == len(route.visits):
         rows.append(list(break_cells))
-    widths = [8 * mm, 11 * mm, 11 * mm, 22 * mm, 20 * mm, 20 * mm, 0.0, 28 * mm, 30 * mm]
+    widths = [10 * mm, 11 * mm, 10 * mm, 22 * mm, 19 * mm, 20 * mm, 0.0, 28 * mm, 30 * mm]  # "Seq" on one line
     widths[6] = FRAME_WIDTH - sum(widths)
     table = _table(rows, widths)
     table.setStyle(
         TableStyle(
             [
-                ("FONTNAME", (0, 1), (4, -1), _fonts()[0]),
+                ("FONTNAME", (0, 1), (4, -1), pdf_fonts()[0]),
                 ("FONTSIZE", (0, 1), (4, -1), cell.fontSize),
                 ("LEADING", (0, 1), (4, -1), cell.leading),
-                ("FONTNAME", (1, 1), (1, -1), _fonts()[1]),  # the ETA stands out
+                ("FONTNAME", (1, 1), (1, -1), pdf_fonts()[1]),  # the ETA stands out
                 ("ALIGN", (0, 1), (0, -1), "RIGHT"),
                 ("ALIGN", (2, 1), (2, -1), "RIGHT"),
             ]
@@ -328,10 +305,10 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
     return [
         PageBreak(),
         _Bookmark(route.vehicle_id, f"Vehicle {route.vehicle_id}"),
-        Paragraph(f"Vehicle {escape(vehicle_label(route))}" + (f" · {escape(day)}" if day else ""), heading),
-        Paragraph(escape(summary), sheet["BodyText"]),
+        Paragraph(f"Vehicle {pdf_text(vehicle_label(route))}" + (f" · {pdf_text(day)}" if day else ""), heading),
+        Paragraph(pdf_text(summary), sheet["BodyText"]),
         Paragraph(
-            escape(f"{where}. ETA is when you arrive; wait is the time until the window opens."),
+            pdf_text(f"{where}. ETA is when you arrive; wait is the time until the window opens."),
             sheet["Small"],
         ),
         Spacer(1, 3 * mm),
@@ -357,7 +334,7 @@ def driver_pack_pdf(plan: RoutePlan, *, title: str | None = None, map_png: bytes
 
 def _build(plan: RoutePlan, title: str, map_png: bytes | None) -> bytes:
     sheet = _styles()
-    regular, _ = _fonts()
+    regular, _ = pdf_fonts()
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
@@ -370,12 +347,16 @@ def _build(plan: RoutePlan, title: str, map_png: bytes | None) -> bytes:
         author="sgroute",
     )
 
+    footer_style = ParagraphStyle(
+        "Footer", fontName=regular, fontSize=8, leading=9.6, alignment=TA_RIGHT, textColor=colors.HexColor("#666666")
+    )
+
     def footer(canvas: Canvas, document: SimpleDocTemplate) -> None:
         canvas.saveState()
-        canvas.setFont(regular, 8)
-        canvas.setFillColor(colors.HexColor("#666666"))
         plan_ref = f" — plan {plan.plan_id}" if plan.plan_id else ""
-        canvas.drawRightString(A4[0] - MARGIN, MARGIN - 2 * mm, f"{clip(title, 80)}{plan_ref} — page {document.page}")
+        text = Paragraph(pdf_text(f"{clip(title, 80)}{plan_ref} — page {document.page}"), footer_style)
+        _, height = text.wrap(FRAME_WIDTH, MARGIN)
+        text.drawOn(canvas, MARGIN, MARGIN - 2 * mm - height + footer_style.fontSize)
         canvas.restoreState()
 
     story = _cover(plan, title, map_png, sheet)

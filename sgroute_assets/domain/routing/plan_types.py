@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..stops import Stop, format_clock
-from .fleet import DepotPoint, Fleet
+from .fleet import DepotPoint, Fleet, VehicleType
 
 
 @dataclass
@@ -149,6 +149,12 @@ class RoutePlan:
 
     def end_point(self, route: Route) -> DepotPoint:
         return route.end_depot or self.fleet.end_point(route.vehicle_type)
+
+    def vehicle_type_of(self, route: Route) -> VehicleType:
+        """The type ``route`` is driven with: its capacity, shift and limits are the ones to show for it (the
+        fleet's scalar fields are the largest over types, wrong for every smaller vehicle of a mixed fleet)."""
+        types = self.fleet.vehicle_types
+        return next((t for t in types if t.name == route.vehicle_type), types[0])
 
     @property
     def stops_served(self) -> int:

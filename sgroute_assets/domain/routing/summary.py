@@ -12,6 +12,7 @@ import datetime as dt
 
 from ..markdown import md_table, md_text
 from ..stops import ValidationReport, format_clock
+from .fleet import VehicleType
 from .plan_types import Route, RoutePlan, clock
 
 # The summary is stored in Dagster's event log: per-route tables stop after this many visits (CSVs have all).
@@ -41,8 +42,25 @@ def plan_title(plan: RoutePlan) -> str:
 
 
 def shift_text(plan: RoutePlan) -> str:
+    """The day's working hours: one shift, or from the earliest start to the latest end of a mixed fleet."""
     fleet = plan.fleet
     return f"{format_clock(fleet.shift_start_min)}-{format_clock(fleet.shift_end_min)}"
+
+
+def vehicle_type_text(t: VehicleType) -> str:
+    """ "2 x Van: capacity 20, 08:00-18:00, routes at most 540 min" - one type's own figures."""
+    shift = f"{format_clock(t.shift_start_min)}-{format_clock(t.shift_end_min)}"
+    return f"{t.count} x {t.name}: capacity {t.capacity}, {shift}, routes at most {t.max_route_min} min"
+
+
+def fleet_lines(plan: RoutePlan) -> list[str]:
+    """The fleet type by type (a mixed fleet's figures differ per type; no one number speaks for all)."""
+    return [vehicle_type_text(t) for t in plan.fleet.vehicle_types]
+
+
+def load_text(plan: RoutePlan, route: Route) -> str:
+    """ "12/20": the route's load against its own vehicle's capacity."""
+    return f"{route.load}/{plan.vehicle_type_of(route).capacity}"
 
 
 def accounting_text(plan: RoutePlan) -> str:
@@ -96,7 +114,7 @@ def plan_markdown(plan: RoutePlan, *, title: str | None = None, map_png: bytes |
             [
                 vehicle_label(r),
                 len(r.visits),
-                f"{r.load}/{plan.fleet.capacity}",
+                load_text(plan, r),
                 clock(r.start_s),
                 clock(r.end_s),
                 f"{r.distance_m / 1000:.1f}",
