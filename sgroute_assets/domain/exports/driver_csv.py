@@ -23,6 +23,7 @@ DRIVER_COLUMNS: tuple[str, ...] = (
     "eta_source",  # onemap: every leg up to here timed by OneMap (domain/routing/leg_verification.py); model otherwise
     "demand",
     "service_time_min",
+    "priority",
     "lat",
     "lon",
     "vehicle",
@@ -87,6 +88,7 @@ def driver_rows(plan: RoutePlan, route: Route, extras: list[str] | None = None) 
                 visit.eta_source,
                 stop.demand,
                 stop.service_time_min,
+                stop.priority,
                 coord(stop.lat),
                 coord(stop.lon),
                 *on_plan,

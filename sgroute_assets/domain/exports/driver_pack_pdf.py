@@ -38,6 +38,7 @@ from ..routing import (
     fleet_lines,
     load_text,
     plan_title,
+    unplanned_address,
     vehicle_label,
 )
 from .colors import vehicle_color
@@ -197,10 +198,10 @@ def _unplanned_table(plan: RoutePlan, sheet: StyleSheet1) -> list[Flowable]:
         return [heading, Paragraph("Every row of the file is on a route.", sheet["Small"])]
     cell, head = sheet["Cell"], sheet["HeadCell"]
     rows: list[list[Flowable | str]] = [
-        [_p(h, head) for h in ("Row", "Stop ref", "Status", "Reason", "Why", "Address")]
+        [_p(h, head) for h in ("Row", "Stop ref", "Status", "Reason", "Why", "Address", "Contact")]
     ]
     for u in unplanned:
-        address = ", ".join(x for x in (u.stop.address, u.stop.postal_code) if x) if u.stop else ""
+        contact = _lines([u.field_text("contact_name"), readable_phone(u.field_text("phone") or None)], 60)
         rows.append(
             [
                 _p(u.row, cell),
@@ -208,11 +209,12 @@ def _unplanned_table(plan: RoutePlan, sheet: StyleSheet1) -> list[Flowable]:
                 _p(u.status.replace("_", " "), cell),
                 _p(u.reason, cell),
                 _p(u.message, cell),
-                _p(address, cell),
+                _p(unplanned_address(u), cell),
+                Paragraph(contact, cell),
             ]
         )
-    widths = [11 * mm, 24 * mm, 18 * mm, 28 * mm, 56 * mm]  # "needs_attention" unbroken
-    widths.append(FRAME_WIDTH - sum(widths))
+    widths = [10 * mm, 20 * mm, 16 * mm, 26 * mm, 48 * mm, 0.0, 30 * mm]  # "needs_attention" unbroken
+    widths[5] = FRAME_WIDTH - sum(widths)
     return [heading, _table(rows, widths)]
 
 

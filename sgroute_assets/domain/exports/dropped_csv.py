@@ -24,6 +24,7 @@ DROPPED_COLUMNS: tuple[str, ...] = (
     "phone",
     "notes",
     "warnings",
+    "priority",
     *PLAN_COLUMNS,
 )
 
@@ -43,6 +44,7 @@ UNPLANNED_COLUMNS: tuple[str, ...] = (
     "contact_name",
     "phone",
     "notes",
+    "priority",
     *PLAN_COLUMNS,
 )
 
@@ -65,6 +67,7 @@ def dropped_csv(plan: RoutePlan) -> bytes:
             text(d.stop.phone),
             text(d.stop.notes),
             warnings_text(d.stop),
+            d.stop.priority,
             *on_plan,
         )
         for d in plan.dropped
@@ -78,24 +81,24 @@ def unplanned_csv(plan: RoutePlan) -> bytes:
     rows = []
     for u in plan.unplanned():
         s = u.stop
-        rows.append(
-            (
-                u.row,
-                text(u.stop_ref),
-                u.status,
-                u.reason,
-                u.message,
-                text(s.address) if s else "",
-                text(s.postal_code) if s else "",
-                "" if s is None or s.lat is None else f"{s.lat:.6f}",
-                "" if s is None or s.lon is None else f"{s.lon:.6f}",
-                hhmm(s.tw_start_min) if s else "",
-                hhmm(s.tw_end_min) if s else "",
-                s.demand if s else "",
-                text(s.contact_name) if s else "",
-                text(s.phone) if s else "",
-                text(s.notes) if s else "",
-                *on_plan,
-            )
-        )
+        if s is None:  # an invalid row: its cells as typed, so the dispatcher can still call the customer
+            cells = [u.field_text(name) for name in ("address", "postal_code", "lat", "lon", "tw_start", "tw_end")]
+            cells += [u.field_text("demand")]
+            cells += [u.field_text(name) for name in ("contact_name", "phone", "notes", "priority")]
+        else:
+            cells = [
+                s.address,
+                s.postal_code,
+                "" if s.lat is None else f"{s.lat:.6f}",
+                "" if s.lon is None else f"{s.lon:.6f}",
+                hhmm(s.tw_start_min),
+                hhmm(s.tw_end_min),
+                s.demand,
+                s.contact_name,
+                s.phone,
+                s.notes,
+                s.priority,
+            ]
+        cells = [c if isinstance(c, int) else text(c) for c in cells]
+        rows.append((u.row, text(u.stop_ref), u.status, u.reason, u.message, *cells, *on_plan))
     return csv_bytes(UNPLANNED_COLUMNS, rows)

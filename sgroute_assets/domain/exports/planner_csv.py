@@ -30,6 +30,7 @@ PLANNER_COLUMNS: tuple[str, ...] = (
     "lon",
     "demand",
     "service_time_min",
+    "priority",
     *PLAN_COLUMNS,
 )
 
@@ -79,6 +80,7 @@ def planner_csv(plan: RoutePlan) -> bytes:
                     coord(stop.lon),
                     stop.demand,
                     stop.service_time_min,
+                    stop.priority,
                     *on_plan,
                     *(stop.extra.get(name, "") for name in extras),
                 )

@@ -135,6 +135,7 @@ def _stop_fields(stop: Stop) -> dict[str, Any]:
         "notes": stop.notes,
         "warnings": list(stop.warnings),
         "demand": stop.demand,
+        "priority": stop.priority,
         "service_time_min": stop.service_time_min,
         "row": stop.row,
         **{f"extra_{k}": v for k, v in stop.extra.items() if k != "notes"},

@@ -108,6 +108,14 @@ class UnplannedRow:
     reason: str  # a short code (capacity, time_window, ..., invalid, needs_attention)
     message: str
     stop: Stop | None = None  # None for invalid rows: they never became a stop
+    fields: dict[str, str] = field(default_factory=dict)  # an invalid row's cells as typed, header -> text
+
+    def field_text(self, name: str) -> str:
+        """A stop field as the dispatcher should see it: the stop's own value, else the invalid row's cell."""
+        if self.stop is not None:
+            value = getattr(self.stop, name, None)
+            return "" if value is None else str(value)
+        return self.fields.get(name, "").strip()
 
 
 @dataclass

@@ -28,7 +28,14 @@ def account_rows(
 ) -> RoutePlan:
     """The plan with its file's invalid and not-located rows, identity and day attached."""
     not_planned = [
-        UnplannedRow(row=r.row, stop_ref=r.stop_ref, status=INVALID, reason="invalid", message=_problems(r.errors))
+        UnplannedRow(
+            row=r.row,
+            stop_ref=r.stop_ref,
+            status=INVALID,
+            reason="invalid",
+            message=_problems(r.errors),
+            fields=dict(r.fields),
+        )
         for r in report.invalid_rows
     ]
     not_planned += [

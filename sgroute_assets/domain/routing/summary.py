@@ -13,7 +13,7 @@ import datetime as dt
 from ..markdown import md_table, md_text
 from ..stops import ValidationReport, format_clock
 from .fleet import VehicleType
-from .plan_types import Route, RoutePlan, clock
+from .plan_types import Route, RoutePlan, UnplannedRow, clock
 
 # The summary is stored in Dagster's event log: per-route tables stop after this many visits (CSVs have all).
 MAX_SUMMARY_VISITS = 1000
@@ -169,11 +169,28 @@ def unplanned_markdown(plan: RoutePlan) -> list[str]:
         return ["Every row of the file is on a route."]
     lines = [f"### Not on a route ({len(unplanned)})", ""]
     lines += md_table(
-        ["file row", "stop", "status", "reason", "why"],
-        [[u.row, u.stop_ref or "", u.status.replace("_", " "), u.reason, u.message] for u in unplanned],
+        ["file row", "stop", "status", "reason", "why", "address", "contact", "phone"],
+        [
+            [
+                u.row,
+                u.stop_ref or "",
+                u.status.replace("_", " "),
+                u.reason,
+                u.message,
+                unplanned_address(u),
+                u.field_text("contact_name"),
+                u.field_text("phone"),
+            ]
+            for u in unplanned
+        ],
         right=("file row",),
     )
     return lines
+
+
+def unplanned_address(u: UnplannedRow) -> str:
+    """Address and postal code of a row on no route, whether or not it became a stop."""
+    return ", ".join(x for x in (u.field_text("address"), u.field_text("postal_code")) if x)
 
 
 def validation_markdown(report: ValidationReport, limit: int = 200) -> str:

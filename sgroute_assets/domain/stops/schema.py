@@ -98,6 +98,9 @@ class RowResult:
     stop: Stop | None
     warnings: list[Issue] = field(default_factory=list)  # reported, but the stop is still planned
     sheet: str | None = None  # the worksheet of ``row``, when the workbook has more than one
+    # The row as the planner typed it, header -> cell: an invalid row never becomes a Stop, and the dispatcher
+    # still needs its address, contact and phone to call the customer.
+    fields: dict[str, str] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:

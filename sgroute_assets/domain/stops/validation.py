@@ -217,7 +217,10 @@ def _validate_row(
             warnings=tuple(f"{w.column or 'row'}: {w.message}" for w in warnings),
             sheet=sheet,
         )
-    return RowResult(row=row, stop_ref=stop_ref or None, errors=errors, stop=stop, warnings=warnings, sheet=sheet)
+    fields = {name: cells[i] for i, name in enumerate(columns[:header_len]) if name and i < len(cells)}
+    return RowResult(
+        row=row, stop_ref=stop_ref or None, errors=errors, stop=stop, warnings=warnings, sheet=sheet, fields=fields
+    )
 
 
 def _postal_code(text: str, err) -> str | None:
