@@ -46,7 +46,7 @@ def run(count: int) -> int:
     from sgroute_assets.stop_intake.stop_file_sensor import SensorCursor
     from sgroute_resources import migrations
     from sgroute_resources.app_database import AppDatabase
-    from sgroute_resources.stop_file_store import GCSStopFileStore
+    from sgroute_resources.gcs_stop_file_store import GCSStopFileStore
 
     client = storage.Client(project="bench")
     bucket = client.create_bucket("sgroute-bench")

@@ -120,7 +120,7 @@ def bench_gcs(files: int, mb: float) -> list[tuple[str, float, int]]:
     from gcp_storage_emulator.server import create_server
     from google.cloud import storage
 
-    from sgroute_resources.stop_file_store import GCSStopFileStore
+    from sgroute_resources.gcs_stop_file_store import GCSStopFileStore
 
     port = _free_port()
     server = create_server("127.0.0.1", port, in_memory=True)

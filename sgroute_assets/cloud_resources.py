@@ -8,10 +8,10 @@ from dagster_gcp import GCSResource
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.environment import secret_setting
 from sgroute_resources.gcs_io_manager import CheckedGCSPickleIOManager
+from sgroute_resources.gcs_stop_file_store import GCSStopFileStore
 from sgroute_resources.onemap_geocoder import geocoder_for
 from sgroute_resources.onemap_travel_times import travel_times_for
 from sgroute_resources.solver_settings import RoutingSolver
-from sgroute_resources.stop_file_store import GCSStopFileStore
 from sgroute_resources.travel_time_model_store import TravelTimeModelStore
 from sgroute_resources.trip_log_store import GCSTripLogStore
 

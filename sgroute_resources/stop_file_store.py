@@ -16,10 +16,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
-from dagster import ConfigurableResource, ResourceDependency
-from dagster._utils.cached_method import cached_method
-from dagster_gcp import GCSResource
+from dagster import ConfigurableResource
 
 from sgroute_assets.domain.stops import partition_key_for, suffix_of
 
@@ -108,6 +107,7 @@ def utc_tag(now: dt.datetime | None = None) -> str:
 
 # A partition's exports are published as a whole: manifest.json names the plan (id, data version) and every file.
 MANIFEST = "manifest.json"
+EXPORT_INDEX = "index.html"  # every published plan by day (domain/exports/day_index.py), at the exports' top
 # Written by validated_stops before a plan exists; carried into each newly published folder.
 CARRIED_EXPORTS = ("validation_report.json", "validation_issues.csv")
 
@@ -170,6 +170,14 @@ class StopFileStore(ConfigurableResource):
     @abstractmethod
     def read_export_manifest(self, partition_key: str) -> dict | None:
         """The manifest of the exports currently published for a partition, None if there are none."""
+
+    @abstractmethod
+    def published_plans(self) -> list[tuple[dict, str]]:
+        """Every partition's published manifest, with the relative link from the exports index to its files."""
+
+    @abstractmethod
+    def write_export_index(self, html: bytes) -> str:
+        """Replace the exports index page (``index.html`` at the top of the exports) in one write; its URI."""
 
     def browser_url(self, uri: str) -> str | None:
         """A link a browser opens for an export URI, None when there is nowhere to serve it from."""
@@ -329,6 +337,7 @@ class LocalStopFileStore(StopFileStore):
         target = root / partition_key
         staging_root = root / ".staging"
         staging_root.mkdir(parents=True, exist_ok=True)
+        self._recover(partition_key)
         self._clear_abandoned(staging_root, partition_key)
         token = uuid.uuid4().hex[:10]
         staging = staging_root / f"{partition_key}.{token}"
@@ -348,9 +357,22 @@ class LocalStopFileStore(StopFileStore):
         retired = staging_root / f"{partition_key}.{token}.old"
         if target.exists():
             os.rename(target, retired)
+        # A kill here leaves no target: the next reader or publisher puts the retired set back (_recover).
         os.rename(staging, target)
         shutil.rmtree(retired, ignore_errors=True)
         return {name: str((target / name).resolve()) for name in [*files, MANIFEST]}
+
+    def _recover(self, partition_key: str) -> None:
+        """A publish killed between its two renames left the old set retired and none in place: put it back."""
+        root = Path(self.exports_dir)
+        if (root / partition_key).exists():
+            return
+        retired = sorted((root / ".staging").glob(f"{partition_key}.*.old"), key=lambda p: p.stat().st_mtime)
+        if retired:
+            try:
+                os.rename(retired[-1], root / partition_key)
+            except OSError:
+                pass  # another process recovered it first
 
     @staticmethod
     def _clear_abandoned(staging_root: Path, partition_key: str, min_age_s: float = 600) -> None:
@@ -364,11 +386,33 @@ class LocalStopFileStore(StopFileStore):
                 continue
 
     def read_export_manifest(self, partition_key: str) -> dict | None:
+        self._recover(partition_key)
         path = Path(self.exports_dir) / partition_key / MANIFEST
         try:
             return json.loads(path.read_text())
         except (FileNotFoundError, ValueError):
             return None
+
+    def published_plans(self) -> list[tuple[dict, str]]:
+        root = Path(self.exports_dir)
+        if not root.is_dir():
+            return []
+        out = []
+        for entry in sorted(os.scandir(root), key=lambda e: e.name):
+            if entry.name.startswith(".") or not entry.is_dir():
+                continue
+            manifest = self.read_export_manifest(entry.name)
+            if manifest is not None:
+                out.append((manifest, quote(entry.name) + "/"))
+        return out
+
+    def write_export_index(self, html: bytes) -> str:
+        target = Path(self.exports_dir) / EXPORT_INDEX
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{EXPORT_INDEX}.{uuid.uuid4().hex[:8]}")
+        tmp.write_bytes(html)
+        os.replace(tmp, target)  # concurrent runs each write a whole page; the last one stays
+        return str(target.resolve())
 
     def browser_url(self, uri: str) -> str | None:
         if not self.exports_url:
@@ -377,168 +421,4 @@ class LocalStopFileStore(StopFileStore):
             relative = Path(uri).resolve().relative_to(Path(self.exports_dir).resolve())
         except ValueError:
             return None
-        from urllib.parse import quote
-
         return self.exports_url.rstrip("/") + "/" + quote(relative.as_posix())
-
-
-CONTENT_TYPES = {
-    ".csv": "text/csv",
-    ".json": "application/json",
-    ".geojson": "application/geo+json",
-    ".pdf": "application/pdf",
-    ".png": "image/png",
-}
-
-
-class GCSStopFileStore(StopFileStore):
-    """Stop files under gs://bucket/<inbox_prefix>; exports and quarantine under their own prefixes."""
-
-    gcs: ResourceDependency[GCSResource]
-    bucket: str
-    inbox_prefix: str = "incoming/"
-    exports_prefix: str = "exports/"
-    quarantine_prefix: str = "quarantine/"
-    page_size: int = 1000
-
-    @cached_method
-    def _bucket(self):
-        return self.gcs.get_client().bucket(self.bucket)
-
-    def describe(self) -> str:
-        return f"gs://{self.bucket}/{self.inbox_prefix}"
-
-    def _entry(self, blob) -> StoredFile:
-        name = blob.name[len(self.inbox_prefix) :]
-        return StoredFile(
-            name=name,
-            size=int(blob.size or 0),
-            stamp=str(blob.generation),
-            uri=f"gs://{self.bucket}/{blob.name}",
-            generation=str(blob.generation),
-        )
-
-    def iter_files(
-        self, start_after: str | None = None, on_ignored: IgnoredCallback | None = None
-    ) -> Iterator[StoredFile]:
-        """One listing with delimiter '/': sub-folders come back as prefixes (one entry each, never their
-        objects), reported to ``on_ignored`` once the pages that hold them are read."""
-        prefix = self.inbox_prefix
-        offset = prefix + start_after if start_after else None
-        blobs = self._bucket().client.list_blobs(
-            self._bucket(), prefix=prefix, start_offset=offset, page_size=self.page_size, delimiter="/"
-        )
-        reported: set[str] = set()
-        for page in blobs.pages:
-            for blob in page:
-                rel = blob.name[len(prefix) :]
-                # Filter in Python too: the emulator ignores start_offset; a "folder" placeholder is no file.
-                if not rel or rel.endswith("/") or "/" in rel:
-                    continue
-                if start_after is not None and rel <= start_after:
-                    continue
-                yield self._entry(blob)
-            if on_ignored:
-                for folder in sorted(set(page.prefixes) - reported):
-                    reported.add(folder)
-                    rel = folder[len(prefix) :]
-                    on_ignored(rel, f"a sub-folder: only objects directly under {prefix} are stop files")
-
-    def stat(self, name: str) -> StoredFile | None:
-        blob = self._bucket().get_blob(self.inbox_prefix + name)
-        return self._entry(blob) if blob is not None else None
-
-    def read(self, name: str, generation: str | None = None) -> bytes:
-        from google.api_core.exceptions import NotFound
-
-        blob = self._bucket().blob(self.inbox_prefix + name, generation=int(generation) if generation else None)
-        try:
-            return blob.download_as_bytes()
-        except NotFound:
-            what = f"generation {generation} of '{name}'" if generation else f"'{name}'"
-            raise StopFileNotFound(f"{what} is no longer in {self.describe()}") from None
-
-    def quarantine(self, name: str, report: dict, expected: StoredFile | None = None) -> str | None:
-        """Copy to ``quarantine/<stem>.<generation><suffix>``, report beside it, then delete the inbox object.
-
-        The generation preconditions (``if_generation_match``) make sure a newer upload under the same name is
-        neither copied nor deleted.
-        """
-        from google.api_core.exceptions import NotFound, PreconditionFailed
-
-        bucket = self._bucket()
-        current = expected if expected is not None else self.stat(name)
-        if current is None or current.generation is None:
-            return None
-        source = bucket.blob(self.inbox_prefix + name)
-        target_name = self.quarantine_prefix + quarantined_name(name, current.generation)
-        report = {
-            **report,
-            "quarantined_at": dt.datetime.now(dt.UTC).isoformat(),
-            "quarantined_as": f"gs://{self.bucket}/{target_name}",
-        }
-        try:
-            bucket.copy_blob(
-                source, bucket, target_name, source_generation=int(current.generation), if_generation_match=0
-            )
-        except PreconditionFailed:
-            pass  # this generation was quarantined before (a retried run): the copy is already there
-        except NotFound:
-            return None  # replaced or deleted since it was listed
-        bucket.blob(target_name + ".report.json").upload_from_string(
-            json.dumps(report, indent=2, default=str), content_type="application/json"
-        )
-        try:
-            # Only after the copy exists: the file itself is never lost; only this generation is deleted.
-            bucket.blob(self.inbox_prefix + name).delete(if_generation_match=int(current.generation))
-        except (NotFound, PreconditionFailed):
-            return None
-        return f"gs://{self.bucket}/{target_name}"
-
-    def write_export(self, partition_key: str, relative_path: str, data: bytes) -> str:
-        name = f"{self.exports_prefix}{partition_key}/{relative_path}"
-        content_type = CONTENT_TYPES.get(Path(relative_path).suffix.lower(), "application/octet-stream")
-        self._bucket().blob(name).upload_from_string(data, content_type=content_type)
-        return f"gs://{self.bucket}/{name}"
-
-    def publish_exports(self, partition_key: str, files: dict[str, bytes], manifest: dict) -> dict[str, str]:
-        """Objects cannot be renamed as a set, so each publish gets its own prefix and one object switches.
-
-        The files go to `exports/<partition>/plans/<plan id>-<token>/`; then `exports/<partition>/manifest.json`
-        (one object write, atomic) points at that prefix; only then are older plan prefixes deleted. A crash
-        before the switch leaves the previous manifest pointing at the previous, complete set.
-        """
-        prefix = f"{self.exports_prefix}{partition_key}/"
-        version = f"{manifest.get('plan_id') or 'plan'}-{uuid.uuid4().hex[:8]}"
-        base = f"{prefix}plans/{version}/"
-        bucket = self._bucket()
-        for name, data in files.items():
-            content_type = CONTENT_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
-            bucket.blob(base + name).upload_from_string(data, content_type=content_type)
-        written = {name: f"gs://{self.bucket}/{base}{name}" for name in files}
-        pointer = {**manifest, "files": sorted(files), "location": f"gs://{self.bucket}/{base}"}
-        body = json.dumps(pointer, indent=1, default=str)
-        bucket.blob(base + MANIFEST).upload_from_string(body, content_type="application/json")
-        bucket.blob(prefix + MANIFEST).upload_from_string(body, content_type="application/json")
-        for blob in bucket.client.list_blobs(bucket, prefix=prefix + "plans/"):
-            if not blob.name.startswith(base):
-                blob.delete()
-        written[MANIFEST] = f"gs://{self.bucket}/{prefix}{MANIFEST}"
-        return written
-
-    def read_export_manifest(self, partition_key: str) -> dict | None:
-        blob = self._bucket().get_blob(f"{self.exports_prefix}{partition_key}/{MANIFEST}")
-        if blob is None:
-            return None
-        try:
-            return json.loads(blob.download_as_bytes())
-        except ValueError:
-            return None
-
-    def browser_url(self, uri: str) -> str | None:
-        """The console's authenticated object link: opens for anyone with read access to the bucket."""
-        if not uri.startswith("gs://"):
-            return None
-        from urllib.parse import quote
-
-        return "https://storage.cloud.google.com/" + quote(uri.removeprefix("gs://"))

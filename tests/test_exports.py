@@ -35,6 +35,7 @@ PLAN_FILES = (
     "routes.geojson",
     "route_map.png",
     "route_map.html",
+    "plan.html",
     "driver_pack.pdf",
 )
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -17,7 +17,7 @@ from sgroute_assets.definitions import ROUTE_ASSETS, ROUTE_CHECKS
 from sgroute_assets.stop_intake.stop_file_sensor import MAX_RUNS_PER_TICK, SensorCursor
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.gcs_io_manager import CheckedGCSPickleIOManager, MissingBucketError
-from sgroute_resources.stop_file_store import GCSStopFileStore
+from sgroute_resources.gcs_stop_file_store import GCSStopFileStore
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 SMALL = b"stop_ref,lat,lon,demand\nA1,1.3000,103.8500,1\nA2,1.3100,103.8600,2\n"

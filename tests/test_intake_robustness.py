@@ -22,7 +22,8 @@ from sgroute_assets.stop_intake.assets import stops
 from sgroute_resources import migrations
 from sgroute_resources.app_database import AppDatabase, engine_for
 from sgroute_resources.app_tables import StopFileKey
-from sgroute_resources.stop_file_store import GCSStopFileStore, LocalStopFileStore
+from sgroute_resources.gcs_stop_file_store import GCSStopFileStore
+from sgroute_resources.stop_file_store import LocalStopFileStore
 
 CSV = "stop_ref,lat,lon\n{ref},1.30,103.85\n"
 

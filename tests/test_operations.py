@@ -21,7 +21,7 @@ from sgroute_resources import migrations
 from sgroute_resources.app_database import AppDatabase, engine_for
 from sgroute_resources.app_tables import FailedRun, RoutePlanRecord, StopFile
 from sgroute_resources.gcs_io_manager import CheckedGCSPickleIOManager
-from sgroute_resources.stop_file_store import GCSStopFileStore
+from sgroute_resources.gcs_stop_file_store import GCSStopFileStore
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 FAST = {"ops": {"route_plan": {"config": {"solver_time_limit_s": 1.0}}}}

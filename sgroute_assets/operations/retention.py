@@ -24,7 +24,8 @@ from sqlalchemy import func, select
 
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.app_tables import StopFile
-from sgroute_resources.stop_file_store import GCSStopFileStore, LocalStopFileStore, StopFileStore
+from sgroute_resources.gcs_stop_file_store import GCSStopFileStore
+from sgroute_resources.stop_file_store import LocalStopFileStore, StopFileStore
 
 RETENTION_DAYS_ENV = "SGROUTE_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 90.0
@@ -186,6 +187,10 @@ def remove_expired_partition_data(context: dg.OpExecutionContext, config: Retent
     line = report.log_line()
     print(line, file=sys.stderr, flush=True)
     context.log.info(line)
+    if report.removed and not config.dry_run:
+        from sgroute_assets.route_planning.export_index import refresh_export_index
+
+        refresh_export_index(context.resources.stop_file_store)  # the index lists only plans that still exist
 
 
 @dg.job(

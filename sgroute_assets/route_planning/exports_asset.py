@@ -13,6 +13,7 @@ from sgroute_assets.domain.exports import render_exports
 from sgroute_assets.domain.exports.route_geojson import plan_info
 from sgroute_assets.domain.routing import RoutePlan
 from sgroute_assets.partitions import stop_files
+from sgroute_assets.route_planning.export_index import refresh_export_index
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.stop_intake.assets import GROUP
 from sgroute_resources.stop_file_store import StopFileStore
@@ -49,7 +50,16 @@ def route_exports(
             "the previous exports are unchanged",
             metadata={"plan_id": route_plan.plan_id, "where": stop_file_store.describe()},
         ) from None
-    metadata: dict[str, Any] = plan_metadata(route_plan)
+    try:
+        index = refresh_export_index(stop_file_store)
+    except Exception:  # the plan's own exports are published; a stale index must not fail the run
+        context.log.exception("rewriting the exports index failed; it is rewritten with the next exports")
+        index = None
+    # The dispatcher's page first: it is what the Dagster UI shows as the first link of the materialisation.
+    metadata: dict[str, Any] = {"plan_page": location(stop_file_store, written["plan.html"])}
+    if index:
+        metadata["all_plans"] = location(stop_file_store, index)
+    metadata.update(plan_metadata(route_plan))
     metadata.update(
         {
             "driver_pack": location(stop_file_store, written["driver_pack.pdf"]),

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 from ..routing import RoutePlan, plan_title
 from .colors import vehicle_color
+from .day_index import PublishedPlan, day_index_html
 from .driver_csv import driver_csvs
 from .driver_pack_pdf import driver_pack_pdf
 from .dropped_csv import dropped_csv, unplanned_csv
+from .plan_page import plan_page_html
 from .planner_csv import planner_csv
 from .route_geojson import route_geojson, route_geojson_bytes
 from .route_map import route_map_png, route_map_preview, route_map_thumbnail
 from .route_map_html import route_map_html
 
 __all__ = [
+    "PublishedPlan",
+    "day_index_html",
     "driver_csvs",
     "driver_pack_pdf",
     "dropped_csv",
+    "plan_page_html",
     "planner_csv",
     "render_exports",
     "route_geojson",
@@ -46,6 +51,7 @@ def render_exports(plan: RoutePlan, *, title: str | None = None) -> dict[str, by
         "routes.geojson": route_geojson_bytes(plan),
         "route_map.png": map_png,
         "route_map.html": route_map_html(plan, title=title),
+        "plan.html": plan_page_html(plan, title=title).encode("utf-8"),
         "driver_pack.pdf": driver_pack_pdf(plan, title=title, map_png=map_png),
     }
     for vehicle_id, data in driver_csvs(plan).items():
