@@ -57,7 +57,8 @@ def test_no_module_imports_another_modules_private_names() -> None:
             target = _absolute(path, node)
             private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
             leaf = target.split(".")[-1]
-            inside = _module_name(path)[0].startswith(target.rsplit(".", 1)[0] + ".")
+            package, here = target.rsplit(".", 1)[0], _module_name(path)[0]
+            inside = here == package or here.startswith(package + ".")
             if leaf.startswith("_") and not leaf.startswith("__") and not inside:
                 private.append(target)  # a private module is its own package's business
             if private and target.split(".")[0] in SOURCES:

@@ -102,7 +102,7 @@ def test_the_daemon_starts_from_what_the_cli_planned(tmp_path, monkeypatch):
     from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
     from sensor_ticks import stop_file_tick
 
-    from sgroute_assets.cli.sensor_state import CODE_LOCATION, SENSOR, _stored, daemon_cursor
+    from sgroute_assets.cli.sensor_state import CODE_LOCATION, SENSOR, daemon_cursor, stored_sensor_state
     from sgroute_resources.app_database import AppDatabase
     from sgroute_resources.stop_file_store import LocalStopFileStore
 
@@ -137,7 +137,7 @@ def test_the_daemon_starts_from_what_the_cli_planned(tmp_path, monkeypatch):
         with create_test_daemon_workspace_context(InProcessTestWorkspaceLoadTarget(origin), instance) as workspace:
             location = workspace.create_request_context().get_code_location(CODE_LOCATION)
             remote_sensor = next(iter(location.get_repositories().values())).get_sensor(SENSOR)
-        assert _stored(instance).selector_id == remote_sensor.selector_id
+        assert stored_sensor_state(instance).selector_id == remote_sensor.selector_id
 
         store = LocalStopFileStore(
             inbox=env["SGROUTE_INBOX"], exports_dir=env["SGROUTE_EXPORTS"], quarantine_dir=env["SGROUTE_QUARANTINE"]

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sgroute_assets.definitions import defs
 from sgroute_assets.operations.failed_runs import LOG_EVENT, record_failed_runs
 from sgroute_assets.operations.retention import remove_expired, retention_days, retention_job
-from sgroute_assets.operations.run_resources import K8S_CONFIG_TAG, run_pod_tags
+from sgroute_assets.route_planning.run_resources import K8S_CONFIG_TAG, run_pod_tags
 from sgroute_resources import migrations
 from sgroute_resources.app_database import AppDatabase, engine_for
 from sgroute_resources.app_tables import FailedRun, RoutePlanRecord, StopFile

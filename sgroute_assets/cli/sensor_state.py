@@ -38,7 +38,8 @@ def _origin() -> RemoteInstigatorOrigin:
     )
 
 
-def _stored(instance: dg.DagsterInstance) -> InstigatorState | None:
+def stored_sensor_state(instance: dg.DagsterInstance) -> InstigatorState | None:
+    """The daemon's stored state of stop_file_sensor (None before its first tick)."""
     origin = _origin()
     selector_id = InstigatorState(origin, InstigatorType.SENSOR, InstigatorStatus.DECLARED_IN_CODE).selector_id
     return instance.get_instigator_state(origin.get_id(), selector_id)
@@ -46,7 +47,7 @@ def _stored(instance: dg.DagsterInstance) -> InstigatorState | None:
 
 def daemon_cursor(instance: dg.DagsterInstance) -> str | None:
     """The cursor the daemon's next tick would start from (None before any tick)."""
-    state = _stored(instance)
+    state = stored_sensor_state(instance)
     data = state.instigator_data if state is not None else None
     return data.cursor if isinstance(data, SensorInstigatorData) else None
 
@@ -54,7 +55,7 @@ def daemon_cursor(instance: dg.DagsterInstance) -> str | None:
 def store_cursor(instance: dg.DagsterInstance, cursor: str | None, only_names: set[str] | None = None) -> None:
     """Keep ``cursor`` for the daemon. With ``only_names``, take from it just those files' entries and leave the
     rest of the stored cursor as it was: `sgroute plan` plans one file, and must not mark others as handled."""
-    stored = _stored(instance)
+    stored = stored_sensor_state(instance)
     previous = daemon_cursor(instance)
     if only_names is not None:
         merged, new = SensorCursor.load(previous), SensorCursor.load(cursor)

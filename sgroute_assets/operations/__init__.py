@@ -4,15 +4,13 @@
   reason) to the app table ``failed_runs`` and one JSON log line (Cloud Logging parses it into fields).
 - ``retention_schedule``: each night, removes the exports and stored asset values of partitions older than
   SGROUTE_RETENTION_DAYS (default 90); app table history stays.
-- ``run_pod_tags``: the default ``dagster-k8s/config`` tag of route_planning_job (pod resources per run).
 """
 
 from sgroute_assets.operations.failed_runs import record_failed_runs
 from sgroute_assets.operations.retention import retention_job, retention_schedule
-from sgroute_assets.operations.run_resources import run_pod_tags
 
 OPERATIONS_SENSORS = [record_failed_runs]
 OPERATIONS_JOBS = [retention_job]
 OPERATIONS_SCHEDULES = [retention_schedule]
 
-__all__ = ["OPERATIONS_JOBS", "OPERATIONS_SCHEDULES", "OPERATIONS_SENSORS", "run_pod_tags"]
+__all__ = ["OPERATIONS_JOBS", "OPERATIONS_SCHEDULES", "OPERATIONS_SENSORS"]

@@ -22,6 +22,8 @@ import dagster as dg
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, RunsFilter
 from sqlalchemy import func, select
 
+from sgroute_assets.route_planning.export_index import refresh_export_index
+from sgroute_assets.route_planning.jobs import ROUTE_PLANNING_ASSETS
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.app_tables import StopFile
 from sgroute_resources.gcs_stop_file_store import GCSStopFileStore
@@ -138,9 +140,6 @@ def remove_expired(
     asset_names: tuple[str, ...] | None = None,
 ) -> RetentionReport:
     if asset_names is None:
-        # Imported here: route_planning.jobs imports this package (run_pod_tags) while it initialises.
-        from sgroute_assets.route_planning.jobs import ROUTE_PLANNING_ASSETS
-
         asset_names = ROUTE_PLANNING_ASSETS
     cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=max_age_days)
     report = RetentionReport(max_age_days=max_age_days, cutoff=cutoff, dry_run=dry_run)
@@ -188,8 +187,6 @@ def remove_expired_partition_data(context: dg.OpExecutionContext, config: Retent
     print(line, file=sys.stderr, flush=True)
     context.log.info(line)
     if report.removed and not config.dry_run:
-        from sgroute_assets.route_planning.export_index import refresh_export_index
-
         refresh_export_index(context.resources.stop_file_store)  # the index lists only plans that still exist
 
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import dagster as dg
 
+from sgroute_assets.asset_groups import GROUP
 from sgroute_assets.domain.exports import render_exports
 from sgroute_assets.domain.exports.route_geojson import plan_info
 from sgroute_assets.domain.routing import RoutePlan
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.export_index import refresh_export_index
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
-from sgroute_assets.stop_intake.assets import GROUP
 from sgroute_resources.stop_file_store import StopFileStore
 
 EXPORTS_CHECK = "exports_match_plan"

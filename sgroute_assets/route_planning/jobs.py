@@ -4,8 +4,8 @@ import os
 
 import dagster as dg
 
-from sgroute_assets.operations.run_resources import run_pod_tags
 from sgroute_assets.partitions import stop_files
+from sgroute_assets.route_planning.run_resources import run_pod_tags
 
 ROUTE_PLANNING_ASSETS = (
     "stops",

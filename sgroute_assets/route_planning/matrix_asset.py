@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import dagster as dg
 import numpy as np
 
+from sgroute_assets.asset_groups import GROUP, ONEMAP_POOL
 from sgroute_assets.domain.stops import GeocodedStops
 from sgroute_assets.domain.travel_times import LegTiming, TravelMatrix
 from sgroute_assets.partitions import stop_files
@@ -15,7 +16,6 @@ from sgroute_assets.route_planning.planning_config import (
     clock_minutes,
     plan_day_of_week,
 )
-from sgroute_assets.stop_intake.assets import GROUP, ONEMAP_POOL
 from sgroute_resources.travel_times import TravelTimes
 
 DEPOT_ID = "DEPOT"

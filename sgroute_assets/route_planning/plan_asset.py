@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import dagster as dg
 
+from sgroute_assets.asset_groups import GROUP
 from sgroute_assets.domain.routing import (
     DEFAULT_TYPE_NAME,
     FLEET_MARK,
@@ -32,7 +33,6 @@ from sgroute_assets.domain.travel_times import TravelMatrix, with_extra_nodes
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.route_planning.planning_config import FleetConfig, VehicleTypeConfig, clock_minutes
-from sgroute_assets.stop_intake.assets import GROUP
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.partition_records import replace_plan
 from sgroute_resources.solver_settings import RoutingSolver

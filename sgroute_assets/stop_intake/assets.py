@@ -10,7 +10,8 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from sgroute_assets.domain.exports._format import csv_bytes
+from sgroute_assets.asset_groups import GROUP, ONEMAP_POOL
+from sgroute_assets.domain.exports import csv_bytes
 from sgroute_assets.domain.markdown import md_table, md_text
 from sgroute_assets.domain.routing import validation_markdown
 from sgroute_assets.domain.stops import (
@@ -36,8 +37,6 @@ from sgroute_resources.geocoder import Geocoder
 from sgroute_resources.partition_records import record_geocoding, replace_validation
 from sgroute_resources.stop_file_store import StopFileStore, content_hash
 
-GROUP = "route_planning"
-ONEMAP_POOL = "onemap"
 SOURCE_NAME_TAG = "sgroute/source_name"  # set by stop_file_sensor on the runs it requests
 
 

@@ -6,6 +6,7 @@ Plain Python (no Dagster) so the assets, the CLI and the tests produce byte-for-
 from __future__ import annotations
 
 from ..routing import RoutePlan, plan_title
+from ._format import csv_bytes
 from .colors import vehicle_color
 from .day_index import PublishedPlan, day_index_html
 from .driver_csv import driver_csvs
@@ -19,6 +20,7 @@ from .route_map_html import route_map_html
 
 __all__ = [
     "PublishedPlan",
+    "csv_bytes",
     "day_index_html",
     "driver_csvs",
     "driver_pack_pdf",
