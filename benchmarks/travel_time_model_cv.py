@@ -30,8 +30,9 @@ from sgroute_assets.domain.travel_times import (  # noqa: E402
     error_summary,
     load_default_model,
 )
+from sgroute_assets.domain.travel_times.baselines import loglog_cv  # noqa: E402
 from sgroute_assets.domain.travel_times.drift import percentage_errors  # noqa: E402
-from sgroute_assets.domain.travel_times.model import cross_validate, loglog_cv  # noqa: E402
+from sgroute_assets.domain.travel_times.fitting import cross_validate  # noqa: E402
 
 SHARED = Path(os.environ.get("SGROUTE_SHARED", REPO.parent / "shared"))
 

@@ -21,14 +21,11 @@ from sgroute_assets.domain.travel_times import (
     fit_model,
     load_default_model,
 )
-from sgroute_assets.domain.travel_times.model import (
-    DEFAULT_MODEL_PATH,
-    TrainingConfig,
-    cross_validate,
-    departure_hour_buckets,
-    loglog_cv,
-    mape,
-)
+from sgroute_assets.domain.travel_times.baselines import loglog_cv
+from sgroute_assets.domain.travel_times.drift import mape
+from sgroute_assets.domain.travel_times.fitting import TrainingConfig, cross_validate
+from sgroute_assets.domain.travel_times.model_terms import departure_hour_buckets
+from sgroute_assets.domain.travel_times.versions import DEFAULT_MODEL_PATH
 
 # Coarser grids than the shipped model: the same code, a fraction of the columns, fast tests.
 SMALL = TrainingConfig(area_step=0.08, corridor_step=0.04, corridor_samples=6, calibration_folds=3)

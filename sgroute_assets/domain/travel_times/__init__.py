@@ -3,7 +3,9 @@ fitting, cross-validation, versions), trip logs of observed drives and the drift
 
 What other rooms, the assets, resources and CLI may use; everything else is the room's own."""
 
-from .drift import DriftResult, DriftThresholds, drift_features, drift_plot_png, evaluate_drift
+from .baselines import baseline_predictions
+from .drift import DriftResult, DriftThresholds, drift_features, drift_plot_png, error_summary, evaluate_drift
+from .fitting import fit_model
 from .matrix import (
     CELL_CACHE,
     CELL_MODEL,
@@ -15,17 +17,11 @@ from .matrix import (
     with_extra_nodes,
 )
 from .matrix_sources import DEFAULT_NEIGHBOURS, all_distinct_pairs, priority_pairs, rounded_e5, same_point_mask
-from .model import (
-    SG_TZ,
-    Observations,
-    TravelTimeModel,
-    baseline_predictions,
-    bucket_centre_hour,
-    error_summary,
-    fit_model,
-    load_default_model,
-)
+from .model import TravelTimeModel
+from .model_terms import bucket_centre_hour
+from .observations import SG_TZ, Observations
 from .trip_log import TripLogRow, parse_trip_log
+from .versions import load_default_model
 
 __all__ = [
     "CELL_CACHE",

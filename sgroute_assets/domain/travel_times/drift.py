@@ -233,3 +233,20 @@ def drift_plot_png(actual, predicted, result: DriftResult) -> bytes:
         return buffer.getvalue()
     finally:
         plt.close(fig)
+
+
+def mape(actual, predicted) -> float:
+    """Mean absolute percentage error in percent."""
+    return float(np.mean(percentage_errors(actual, predicted)))
+
+
+def error_summary(actual, predicted) -> dict[str, float]:
+    actual = np.asarray(actual, dtype=float)
+    predicted = np.asarray(predicted, dtype=float)
+    ape = percentage_errors(actual, predicted)
+    return {
+        "n": int(actual.size),
+        "mape": round(float(np.mean(ape)), 3),
+        "median_ape": round(float(np.median(ape)), 3),
+        "mae_s": round(float(np.mean(np.abs(predicted - actual))), 2),
+    }

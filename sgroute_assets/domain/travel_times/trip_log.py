@@ -25,7 +25,7 @@ import numpy as np
 
 from ..stops import SG_LAT_MAX, SG_LAT_MIN, SG_LON_MAX, SG_LON_MIN, Issue
 from .features import haversine_m
-from .model import SG_TZ, Observations
+from .observations import SG_TZ, Observations
 
 REQUIRED_COLUMNS = ("origin_lat", "origin_lon", "dest_lat", "dest_lon", "actual_duration_s")
 OPTIONAL_COLUMNS = ("route_distance_m", "timestamp_iso")
