@@ -8,14 +8,8 @@ import time
 import pytest
 from onemap_fake_server import EMAIL, PASSWORD, FakeOneMap, fast_client_settings, running_fake_onemap
 
-from sgroute_resources.onemap_client import (
-    OneMapAuthError,
-    OneMapClient,
-    OneMapUnavailable,
-    RateLimiter,
-    parse_expiry,
-    parse_retry_after,
-)
+from sgroute_resources.onemap_client import OneMapAuthError, OneMapClient, OneMapUnavailable
+from sgroute_resources.onemap_http import RateLimiter, parse_expiry, parse_retry_after
 
 
 def client(fake: FakeOneMap, **settings) -> OneMapClient:
