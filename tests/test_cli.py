@@ -74,8 +74,9 @@ def test_plan_json_on_a_demo_file_and_replan_with_other_settings(tmp_path):
     out = plan()
     assert list(out) == [
         "partition", "plan_date", "rows", "served", "dropped", "invalid", "not_located", "vehicles_used",
-        "exports_dir", "exports", "eta_source", "verification",
+        "exports_dir", "exports", "eta_source", "verification", "plan_id",
     ]  # fmt: skip
+    assert out["plan_id"] and out["plan_id"] in (tmp_path / "exports" / name / "planner.csv").read_text()
     assert out["eta_source"] == "model" and out["verification"] is None  # no OneMap: the model's ETAs, said so
     assert out["partition"] == name and out["rows"] == 35 and out["invalid"] == 2
     assert out["served"] + out["dropped"] + out["invalid"] + out["not_located"] == out["rows"]

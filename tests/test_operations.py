@@ -87,9 +87,12 @@ def test_a_failed_blocking_check_is_recorded_with_the_checks_own_reason(
         result = materialise(instance, resources, "none_valid.csv", FAST)
         assert not result.success
         _evaluate_failure_sensor(instance, result, app_db_url)
+        tags = instance.get_run_by_id(result.run_id).tags
     (row,) = _failed_rows(app_db_url)
     assert row.step_key == "validated_stops_has_valid_stops" and row.error_type == "DagsterAssetCheckFailedError"
     assert row.reason.startswith("check has_valid_stops failed: none_valid.csv has no valid stop row"), row.reason
+    # The Runs list shows run tags: the plain reason is one, so a dispatcher sees why without opening the run.
+    assert tags["sgroute/failure"] == row.reason[:200]
 
 
 def test_operations_are_registered_in_the_code_location():

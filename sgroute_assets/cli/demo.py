@@ -115,10 +115,13 @@ def _outcome(key: str, run: dg.ExecuteInProcessResult) -> PartitionOutcome:
                     else event.message or ""
                 )
             else:
-                evaluation = event.event_specific_data.evaluation
-                if not evaluation.passed:
-                    messages.append(evaluation.description or "asset check failed")
-        error = " | ".join(m for m in messages if m) or "run failed"
+                # The event's data is the AssetCheckEvaluation itself.
+                evaluation = event.event_specific_data
+                if evaluation is not None and not evaluation.passed:
+                    messages.append(evaluation.description or f"check {evaluation.check_name} failed")
+        # A failed blocking check also fails its step with Dagster's generic error: the check's own reason says it.
+        plain = [m for m in messages if m and "blocking asset check" not in m.lower()]
+        error = " | ".join(plain or [m for m in messages if m]) or "run failed"
     return PartitionOutcome(
         partition_key=key,
         success=run.success,

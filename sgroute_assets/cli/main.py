@@ -25,11 +25,22 @@ def cmd_db(args: argparse.Namespace) -> int:
     except DatabaseConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    if args.db_command == "upgrade":
-        migrations.upgrade(url, args.revision)
-    elif args.db_command == "downgrade":
-        migrations.downgrade(url, args.revision)
-    print(f"{redact(url)}: at revision {migrations.current(url) or 'base (empty)'}")
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    try:
+        if args.db_command == "upgrade":
+            migrations.upgrade(url, args.revision)
+        elif args.db_command == "downgrade":
+            migrations.downgrade(url, args.revision)
+        revision = migrations.current(url)
+    except ArgumentError:
+        print(f"{redact(url)}: not a database URL (e.g. postgresql+psycopg2://user@host/db)", file=sys.stderr)
+        return 2
+    except (SQLAlchemyError, ImportError) as exc:
+        # One line, the password redacted: the driver's message may repeat the URL, so only its class is shown.
+        print(f"{redact(url)}: cannot reach the database ({type(exc).__name__})", file=sys.stderr)
+        return 2
+    print(f"{redact(url)}: at revision {revision or 'base (empty)'}")
     return 0
 
 

@@ -33,6 +33,8 @@ JSON_KEYS = (
 # After the keys above (which stay as they are): what the ETAs rest on and the road-time verification's figures
 # (null when none ran: no OneMap configured, the embedded default).
 VERIFICATION_KEYS = ("eta_source", "verification")
+# After those: the plan's id, as every export prints it (null when no plan was made).
+PLAN_KEYS = ("plan_id",)
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -100,8 +102,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         print(describe(outcome))
     if not outcome.success:
-        if args.json:
-            print(outcome.error or "run failed", file=sys.stderr)
+        if args.json:  # the describe() text above already says it otherwise
+            print(f"{source.name}: not planned: {outcome.error or 'the run failed'}", file=sys.stderr)
         return 1
     return 0
 
@@ -124,5 +126,6 @@ def _summary(outcome, exports_dir: Path) -> dict:
         "exports": files if outcome.exports else [],
         "eta_source": plan.eta_source if plan is not None else None,
         "verification": plan.verification.summary() if plan is not None and plan.verification is not None else None,
+        "plan_id": plan.plan_id if plan is not None else None,
     }
-    return {k: summary[k] for k in (*JSON_KEYS, *VERIFICATION_KEYS)}
+    return {k: summary[k] for k in (*JSON_KEYS, *VERIFICATION_KEYS, *PLAN_KEYS)}

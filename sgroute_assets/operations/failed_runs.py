@@ -21,6 +21,8 @@ from sgroute_resources.app_tables import FailedRun
 
 LOG_EVENT = "sgroute.run_failed"
 MAX_REASON_CHARS = 2000
+REASON_TAG = "sgroute/failure"
+REASON_TAG_CHARS = 200
 # Dagster wraps what a step raised in these; the reason an operator needs is the innermost user error.
 WRAPPERS = {"DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError", "DagsterExecutionLoadInputError"}
 
@@ -138,6 +140,8 @@ def record_failure(app_db: AppDatabase, failure: RunFailure) -> None:
 def record_failed_runs(context: dg.RunFailureSensorContext, app_db: AppDatabase) -> None:
     failure = describe_failure(context)
     record_failure(app_db, failure)  # first: a database error fails the tick, and the next tick retries this run
+    # The Runs list shows tags, not step errors: the plain reason, short, where a dispatcher looks first.
+    context.instance.add_run_tags(failure.run_id, {REASON_TAG: failure.reason[:REASON_TAG_CHARS]})
     line = failure.log_line()
     print(line, file=sys.stderr, flush=True)  # the pod's log: one JSON object per line
     context.log.info(line)  # the sensor's tick log in the UI
