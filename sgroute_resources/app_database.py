@@ -108,7 +108,8 @@ def _engine(url: str, connect_timeout_s: float, statement_timeout_s: float) -> E
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        # hide_parameters: a failed statement's message never carries the row's values (phones, names).
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -122,7 +123,13 @@ def _engine(url: str, connect_timeout_s: float, statement_timeout_s: float) -> E
     if connect_timeout_s > 0 and "connect_timeout" not in make_url(url).query:
         connect_args["connect_timeout"] = str(max(2, math.ceil(connect_timeout_s)))  # libpq: whole seconds, >= 2
     engine = create_engine(
-        url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=30, connect_args=connect_args
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        pool_timeout=30,
+        connect_args=connect_args,
+        hide_parameters=True,
     )
     if engine.dialect.name == "postgresql":
         statement_ms = str(int(round(statement_timeout_s * 1000)))
@@ -135,6 +142,28 @@ def _engine(url: str, connect_timeout_s: float, statement_timeout_s: float) -> E
             dbapi_connection.commit()
 
     return engine
+
+
+class RefusedStatement(Exception):
+    """The driver's error reduced to its first line and SQLSTATE (what ``refused_write`` keeps)."""
+
+    def __init__(self, message: str, sqlstate: str | None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+def refused_write(exc: DBAPIError) -> DBAPIError:
+    """The same error (IntegrityError, DataError...) without the row's values, for logs and run pages.
+
+    PostgreSQL puts the offending values on its DETAIL line and SQLAlchemy appends the bound parameters; both
+    may hold phones and names. Kept: the driver's first line ("value too long for type character varying(20)",
+    "duplicate key value violates unique constraint ...") and the SQLSTATE; the statement has placeholders only.
+    """
+    orig = exc.orig
+    first_line = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    sqlstate = getattr(orig, "sqlstate", None)
+    clean = RefusedStatement(f"{first_line}" + (f" (SQLSTATE {sqlstate})" if sqlstate else ""), sqlstate)
+    return type(exc)(exc.statement, None, clean, hide_parameters=True, code=exc.code)
 
 
 def plain_database_error(exc: DBAPIError, url: str) -> DatabaseUnavailableError | None:
@@ -199,7 +228,7 @@ class AppDatabase(ConfigurableResource):
         except DBAPIError as exc:
             plain = plain_database_error(exc, url)
             if plain is None:
-                raise
+                raise refused_write(exc) from None
             raise plain from None
 
     def require_schema(self) -> None:

@@ -50,7 +50,7 @@ class StopFile(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     partition_key: Mapped[str] = mapped_column(String(200), unique=True)
-    file_name: Mapped[str] = mapped_column(String(512))
+    file_name: Mapped[str] = mapped_column(Text)
     source_uri: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str | None] = mapped_column(String(64))
     generation: Mapped[str | None] = mapped_column(String(64))
@@ -76,7 +76,7 @@ class StopFileKey(Base):
     __tablename__ = "stop_file_keys"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    file_name: Mapped[str] = mapped_column(String(1024), unique=True)
+    file_name: Mapped[str] = mapped_column(Text, unique=True)
     partition_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -87,7 +87,7 @@ class StopRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     stop_file_id: Mapped[int] = mapped_column(ForeignKey("stop_files.id", ondelete="CASCADE"), index=True)
-    stop_ref: Mapped[str] = mapped_column(String(100))
+    stop_ref: Mapped[str] = mapped_column(Text)
     row_number: Mapped[int] = mapped_column(Integer)
     address: Mapped[str | None] = mapped_column(Text)
     postal_code: Mapped[str | None] = mapped_column(String(6))
@@ -97,8 +97,8 @@ class StopRecord(Base):
     service_time_min: Mapped[int] = mapped_column(Integer, default=0)
     tw_start_min: Mapped[int | None] = mapped_column(Integer)
     tw_end_min: Mapped[int | None] = mapped_column(Integer)
-    phone: Mapped[str | None] = mapped_column(String(20))
-    contact_name: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(Text)
+    contact_name: Mapped[str | None] = mapped_column(Text)
     extra: Mapped[dict] = mapped_column(JSON, default=dict)
     geocode_status: Mapped[str | None] = mapped_column(String(32))
     geocode_source: Mapped[str | None] = mapped_column(String(32))
@@ -114,8 +114,8 @@ class ValidationIssue(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     stop_file_id: Mapped[int] = mapped_column(ForeignKey("stop_files.id", ondelete="CASCADE"), index=True)
     row_number: Mapped[int | None] = mapped_column(Integer)
-    column_name: Mapped[str | None] = mapped_column(String(100))
-    stop_ref: Mapped[str | None] = mapped_column(String(100))
+    column_name: Mapped[str | None] = mapped_column(Text)
+    stop_ref: Mapped[str | None] = mapped_column(Text)
     message: Mapped[str] = mapped_column(Text)
 
 
@@ -210,7 +210,7 @@ class RouteStopRecord(Base):
     route_id: Mapped[int] = mapped_column(ForeignKey("routes.id", ondelete="CASCADE"), index=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("route_plans.id", ondelete="CASCADE"))
     sequence: Mapped[int] = mapped_column(Integer)
-    stop_ref: Mapped[str] = mapped_column(String(100))
+    stop_ref: Mapped[str] = mapped_column(Text)
     arrival_s: Mapped[int] = mapped_column(Integer)
     eta_s: Mapped[int] = mapped_column(Integer)
     departure_s: Mapped[int] = mapped_column(Integer)
@@ -222,7 +222,7 @@ class DroppedStopRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("route_plans.id", ondelete="CASCADE"), index=True)
-    stop_ref: Mapped[str] = mapped_column(String(100))
+    stop_ref: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
 

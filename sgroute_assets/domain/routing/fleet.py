@@ -16,6 +16,13 @@ DEFAULT_TYPE_NAME = "Van"
 # Travel-matrix nodes of the vehicle types' own start/end points come after the stops, named like this so
 # the matrix, the instance and the plan agree on which is which without a second index.
 DEPOT_NODE_PREFIX = "depot:"
+# Sane maxima: far above any Singapore depot's fleet, far below what breaks the solver (a fleet file with
+# 10,000,000 vehicles ran it out of memory; capacity 1e20 overflowed its integers). A file past them gets a
+# row error instead.
+MAX_VEHICLES_PER_TYPE = 1_000
+MAX_VEHICLES = 2_000
+MAX_CAPACITY = 1_000_000
+MAX_ROUTE_MIN = 48 * 60
 
 
 @dataclass(frozen=True)
@@ -61,12 +68,16 @@ class VehicleType:
             out.append("a vehicle type needs a name")
         if self.count < 1:
             out.append(f"{self.name}: count must be at least 1")
+        elif self.count > MAX_VEHICLES_PER_TYPE:
+            out.append(f"{self.name}: count {self.count:,} is above the maximum of {MAX_VEHICLES_PER_TYPE:,}")
         if self.capacity < 0:
             out.append(f"{self.name}: capacity must not be negative")
+        elif self.capacity > MAX_CAPACITY:
+            out.append(f"{self.name}: capacity {self.capacity:,} is above the maximum of {MAX_CAPACITY:,}")
         if not 0 <= self.shift_start_min < self.shift_end_min <= 48 * 60:
             out.append(f"{self.name}: the shift must start before it ends (times of day, HH:MM)")
-        if self.max_route_min <= 0:
-            out.append(f"{self.name}: maximum route duration must be positive")
+        if not 0 < self.max_route_min <= MAX_ROUTE_MIN:
+            out.append(f"{self.name}: maximum route duration must be positive and at most {MAX_ROUTE_MIN} min")
         if self.fixed_cost_min < 0:
             out.append(f"{self.name}: fixed cost must not be negative")
         for label, lat, lon in (("start", self.start_lat, self.start_lon), ("end", self.end_lat, self.end_lon)):
@@ -121,6 +132,9 @@ class Fleet:
                 problems.append("vehicle type names must be unique")
             for t in self.types:
                 problems += t.problems()
+            total = sum(t.count for t in self.types)
+            if total > MAX_VEHICLES:
+                problems.append(f"{total:,} vehicles in all is above the maximum of {MAX_VEHICLES:,}")
             if not problems:
                 # The scalar fields summarise the types for reports and older readers.
                 object.__setattr__(self, "vehicles", sum(t.count for t in self.types))
@@ -129,14 +143,14 @@ class Fleet:
                 object.__setattr__(self, "shift_end_min", max(t.shift_end_min for t in self.types))
                 object.__setattr__(self, "max_route_min", max(t.max_route_min for t in self.types))
         else:
-            if self.vehicles < 1:
-                problems.append("vehicles must be at least 1")
-            if self.capacity < 0:
-                problems.append("capacity must not be negative")
+            if not 1 <= self.vehicles <= MAX_VEHICLES:
+                problems.append(f"vehicles must be at least 1 and at most {MAX_VEHICLES:,}")
+            if not 0 <= self.capacity <= MAX_CAPACITY:
+                problems.append(f"capacity must not be negative nor above {MAX_CAPACITY:,}")
             if not 0 <= self.shift_start_min < self.shift_end_min <= 48 * 60:
                 problems.append("the shift must start before it ends (times of day, HH:MM)")
-            if self.max_route_min <= 0:
-                problems.append("maximum route duration must be positive")
+            if not 0 < self.max_route_min <= MAX_ROUTE_MIN:
+                problems.append(f"maximum route duration must be positive and at most {MAX_ROUTE_MIN} min")
         if problems:
             raise FleetError("; ".join(problems))
 

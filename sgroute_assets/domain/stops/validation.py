@@ -35,6 +35,9 @@ _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _INTEGER = re.compile(r"^[+-]?\d+(?:\.0+)?$")
 MAX_STOP_REF_LENGTH = 100
 MAX_SERVICE_MIN = 24 * 60
+# No single delivery is a million parcels, kilograms or units; beyond this it is a typo or a corrupt cell, and
+# the number would overflow the database's integers and the solver's arithmetic.
+MAX_DEMAND = 1_000_000
 # Stops per file: the travel matrix and the solver grow with the square of the stops. At 3,000 the matrix
 # peaks near 0.3 GiB and builds in ~4 s on this 2-core machine (benchmarks/memory_scaling.py); 5,000 took
 # 7.3 min and 3.3 GB end to end in issue 14, and 50,000 asked for 18.6 GiB.
@@ -176,6 +179,9 @@ def _validate_row(
         else:
             err(column, message)
     demand = _non_negative_int(_cell(cells, index, "demand"), "demand", "demand", err)
+    if demand is not None and demand > MAX_DEMAND:
+        err("demand", f"demand {demand:,} is above the maximum of {MAX_DEMAND:,} per stop")
+        demand = None
     service = _non_negative_int(
         _cell(cells, index, "service_time_min"), "service_time_min", "service time (minutes)", err
     )
