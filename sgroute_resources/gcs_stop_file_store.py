@@ -25,6 +25,7 @@ from sgroute_resources.stop_file_store import (
     StopFileStore,
     StoredFile,
     quarantined_name,
+    skipped_inbox_name,
 )
 
 CONTENT_TYPES = {
@@ -82,6 +83,11 @@ class GCSStopFileStore(StopFileStore):
                 if not rel or rel.endswith("/") or "/" in rel:
                     continue
                 if start_after is not None and rel <= start_after:
+                    continue
+                skipped = skipped_inbox_name(rel)
+                if skipped:  # as the folder inbox does: a hidden upload or an editor's lock file is no stop file
+                    if on_ignored:
+                        on_ignored(rel, skipped)
                     continue
                 yield self._entry(blob)
             if on_ignored:

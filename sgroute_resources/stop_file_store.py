@@ -92,12 +92,35 @@ def inbox_copies_complete() -> Iterator[None]:
             os.environ[INBOX_MIN_AGE_ENV] = previous
 
 
+MAX_QUARANTINE_NAME_BYTES = 200  # + ".report.json" stays under every file system's 255-byte name limit
+
+
 def quarantined_name(name: str, tag: str) -> str:
-    """``<stem>.<tag><suffix>``: every quarantined version kept apart, and still opened by its extension."""
+    """``<stem>.<tag><suffix>``: every quarantined version kept apart, and still opened by its extension.
+
+    Bounded to MAX_QUARANTINE_NAME_BYTES of UTF-8: a longer stem is cut on a character boundary and followed by
+    a short hash of the whole name, so two long names stay apart (the report keeps the full name). A name of 221
+    bytes (74 Chinese characters) used to make every sensor tick fail on "File name too long".
+    """
     path = PurePosixPath(name)
     suffix = path.suffix if 1 < len(path.suffix) <= 6 else ""
     stem = name[: len(name) - len(suffix)] if suffix else name
-    return f"{stem}.{tag}{suffix}"
+    plain = f"{stem}.{tag}{suffix}"
+    if len(plain.encode("utf-8")) <= MAX_QUARANTINE_NAME_BYTES:
+        return plain
+    digest = "~" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
+    room = MAX_QUARANTINE_NAME_BYTES - len(f"{digest}.{tag}{suffix}".encode())
+    cut = stem.encode("utf-8")[: max(room, 0)].decode("utf-8", errors="ignore")
+    return f"{cut}{digest}.{tag}{suffix}"
+
+
+def skipped_inbox_name(name: str) -> str | None:
+    """Why an inbox entry is no stop file by its name alone (the folder and the bucket apply the same rule)."""
+    if name.startswith("."):
+        return "hidden file (name starts with '.'), e.g. a copy in progress"
+    if name.startswith("~$"):
+        return "an editor's lock file (name starts with '~$')"
+    return None
 
 
 def utc_tag(now: dt.datetime | None = None) -> str:
@@ -245,13 +268,10 @@ class LocalStopFileStore(StopFileStore):
             name = entry.name
             if start_after is not None and name <= start_after:
                 continue
-            if name.startswith("."):
+            skipped = skipped_inbox_name(name)
+            if skipped:
                 if on_ignored:
-                    on_ignored(name, "hidden file (name starts with '.'), e.g. a copy in progress")
-                continue
-            if name.startswith("~$"):
-                if on_ignored:
-                    on_ignored(name, "an editor's lock file (name starts with '~$')")
+                    on_ignored(name, skipped)
                 continue
             try:
                 if not entry.is_file():

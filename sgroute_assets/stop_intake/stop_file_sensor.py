@@ -128,7 +128,12 @@ def _quarantine(context, store: StopFileStore, stored: StoredFile, problem: str)
         "size": stored.size,
         "problem": problem,
     }
-    where = store.quarantine(stored.name, report, expected=stored)
+    try:
+        where = store.quarantine(stored.name, report, expected=stored)
+    except Exception as exc:  # noqa: BLE001 - one entry that cannot be moved must not stop the inbox
+        # Logged by class only (a storage error's text may carry a signed URL); retried on the next pass.
+        context.log.error(f"could not quarantine {stored.name} ({type(exc).__name__}); the other files go on")
+        return
     if where is not None:
         context.log.warning(f"quarantined {stored.name}: {problem} ({where})")
 
