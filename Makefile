@@ -92,6 +92,8 @@ bench: venv
 	$(BIN)/python benchmarks/gcs_sensor_tick.py
 	$(BIN)/python benchmarks/exports_speed.py
 	$(BIN)/python benchmarks/dev_drop_to_exports.py
+	$(BIN)/python benchmarks/refused_file_memory.py
+	$(BIN)/python benchmarks/fuzz_corpus.py
 
 clean:
 	rm -rf $(VENV) .dagster data/inbox data/exports data/quarantine

@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from .file_limits import CellBudget, FileTooLarge, check_csv_cells, check_sheet_dimensions, check_workbook_zip
 from .schema import REQUIRED_COLUMN, Issue
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx")
@@ -124,7 +125,10 @@ def _csv_table(name: str, data: bytes) -> RawTable:
             if header is not None:
                 found.append((header[0], rank, delimiter))
         delimiter = min(found)[2] if found else _sniff_delimiter(text)
+        check_csv_cells(data, delimiter)  # before the rows are materialised
         grid = list(_csv_rows(text, delimiter))
+    except FileTooLarge as exc:
+        raise StopFileError(name, str(exc)) from None
     except csv.Error as exc:
         raise StopFileError(name, f"not a readable CSV file ({exc})") from None
     table = _to_table(name, grid)
@@ -210,6 +214,20 @@ def _header_hint(first_row: list[str]) -> str:
 
 
 def _xlsx_table(name: str, data: bytes) -> RawTable:
+    """A workbook's stop sheets as one table. Any failure inside a valid zip (bad sheet XML, a parser error)
+    is a StopFileError, so a damaged workbook is quarantined with its report like any unreadable file."""
+    try:
+        check_workbook_zip(data)
+        return _xlsx_table_unchecked(name, data)
+    except StopFileError:
+        raise
+    except FileTooLarge as exc:
+        raise StopFileError(name, str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - openpyxl and the XML parsers raise a zoo of errors
+        raise StopFileError(name, f"the workbook is damaged and cannot be read ({type(exc).__name__})") from None
+
+
+def _xlsx_table_unchecked(name: str, data: bytes) -> RawTable:
     workbook = _open_workbook(name, data, data_only=True)
     try:
         worksheets = list(workbook.worksheets)
@@ -282,7 +300,10 @@ def _sheet_grid(ws) -> tuple[Grid, dict[tuple[int, int], str]]:
     grid: Grid = []
     problems: dict[tuple[int, int], str] = {}
     non_blank, header_seen = 0, False
+    check_sheet_dimensions(ws.title, ws.max_row, ws.max_column)
+    budget = CellBudget(ws.title)
     for row in ws.iter_rows():
+        budget.add(len(row))
         cells = [_excel_cell_text(c.value, getattr(c, "number_format", None)) for c in row]
         row_number = next((c.row for c in row if getattr(c, "row", None)), len(grid) + 1)
         if not header_seen and any(c.strip() for c in cells):
