@@ -26,6 +26,7 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from .schema import SG_LAT_MAX, SG_LAT_MIN, SG_LON_MAX, SG_LON_MIN
+from .service_area import in_service_area
 
 OK = "ok"
 AMBIGUOUS = "ambiguous"
@@ -161,7 +162,7 @@ def parse_search_results(payload: Any) -> list[Candidate]:
             continue
         if not (math.isfinite(lat) and math.isfinite(lon)):
             continue
-        if not (SG_LAT_MIN <= lat <= SG_LAT_MAX and SG_LON_MIN <= lon <= SG_LON_MAX):
+        if not (SG_LAT_MIN <= lat <= SG_LAT_MAX and SG_LON_MIN <= lon <= SG_LON_MAX) or not in_service_area(lat, lon):
             continue  # OneMap only covers Singapore; anything else is a broken record
         postal = _text(item.get("POSTAL"))
         out.append(

@@ -26,6 +26,7 @@ from typing import Protocol
 from .geocoding import OK, GeocodedStop, GeocodedStops
 from .reader import StopFileError, read_stop_file
 from .schema import SG_LAT_MAX, SG_LAT_MIN, SG_LON_MAX, SG_LON_MIN, Stop
+from .service_area import outside_message
 from .validation import is_null_text, parse_float
 
 OVERRIDES_MARK = ".overrides"
@@ -159,6 +160,8 @@ def parse_overrides(name: str, data: bytes) -> StopOverrides:
                 problems.append(f"lat/lon '{lat_text}', '{lon_text}' are not numbers")
             elif not (SG_LAT_MIN <= lat <= SG_LAT_MAX and SG_LON_MIN <= lon <= SG_LON_MAX):
                 problems.append(f"lat {lat}, lon {lon} is outside Singapore")
+            elif (outside := outside_message(lat, lon)) is not None:
+                problems.append(outside)
         postal = None
         if not is_null_text(postal_text):
             match = _POSTAL.match(postal_text)

@@ -28,6 +28,7 @@ from .schema import (
     Stop,
     ValidationReport,
 )
+from .service_area import COAST_TOLERANCE_M, distances_outside_m, outside_message
 
 _NULL_TEXT = {"", "n/a", "na", "nan", "none", "null", "<na>", "-", "--", "nil"}
 _POSTAL = re.compile(r"^(?:s|singapore)?\s*\(?\s*(\d{6})\s*\)?$", re.IGNORECASE)
@@ -107,6 +108,7 @@ def validate_table(table: RawTable) -> ValidationReport:
 
     extra_columns = {name: i for name, i in seen.items() if name not in KNOWN_COLUMNS}
     rows = [_validate_row(table.file, raw, seen, extra_columns, len(columns), columns) for raw in table.rows]
+    _flag_outside_singapore(table.file, rows)
     _flag_duplicates(table.file, rows)
     return ValidationReport(file=table.file, rows=rows, file_errors=file_errors, file_warnings=list(table.notices))
 
@@ -362,6 +364,19 @@ def _phone(text: str, warn) -> str | None:
         )
         return kept
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _flag_outside_singapore(file: str, rows: list[RowResult]) -> None:
+    """Coordinates in the lat/lon box but off Singapore's land (Johor Bahru, Batam, the open sea) make the row
+    invalid: one vectorised look at the outline for the whole file (service_area.py)."""
+    located = [r for r in rows if r.stop is not None and r.stop.lat is not None and r.stop.lon is not None]
+    if not located:
+        return
+    distances = distances_outside_m([r.stop.lat for r in located], [r.stop.lon for r in located])
+    for r, distance in zip(located, distances, strict=True):
+        if distance > COAST_TOLERANCE_M:
+            r.errors.append(Issue(file, r.row, "lat", outside_message(r.stop.lat, r.stop.lon), sheet=r.sheet))
+            r.stop = None
 
 
 def _flag_duplicates(file: str, rows: list[RowResult]) -> None:
