@@ -158,6 +158,7 @@ def _settled(context, store: StopFileStore, cursor: SensorCursor, stored: Stored
 
 
 def _sidecar_rerun(
+    context,
     store: StopFileStore,
     cursor: SensorCursor,
     sidecar: StoredFile,
@@ -166,8 +167,18 @@ def _sidecar_rerun(
     keys: dict[str, str],
 ) -> None:
     """Re-run the stop file a sidecar (overrides, fleet, sequence) belongs to, if that file was handled and has
-    no run this tick."""
-    for name in stop_file_names_for(sidecar.name):
+    no run this tick. A sidecar whose stop file is not in the inbox is said once, with the names looked for: a
+    stop file called ``x.overrides.csv`` would otherwise wait silently as a sidecar."""
+    names = stop_file_names_for(sidecar.name)
+    if not any(store.stat(name) is not None for name in names):
+        cursor.note_ignored(
+            context,
+            sidecar.name,
+            f"a {kind} sidecar, but its stop file ({' or '.join(names)}) is not in the inbox; it is read when the "
+            "stop file arrives (rename it if it is a stop file of its own)",
+        )
+        return
+    for name in names:
         handled = cursor.files.get(name) or {}
         target = store.stat(name) if handled.get("version") and name in keys else None
         if target is None:
@@ -288,6 +299,6 @@ def stop_file_sensor(
                     status="received",
                 )
         for sidecar, kind in sidecars:
-            _sidecar_rerun(stop_file_store, cursor, sidecar, runs, kind, keys)
+            _sidecar_rerun(context, stop_file_store, cursor, sidecar, runs, kind, keys)
             cursor.files[sidecar.name] = {"stamp": sidecar.stamp, "version": sidecar.version}
     return runs.result(cursor.dump())

@@ -99,14 +99,20 @@ def stop_file_names_for(sidecar_name: str) -> list[str]:
     if kind is None or split is None:
         return []
     stem = split[0][: -len(kind) - 1]
+    if _strip_suffix(stem) is not None:  # "orders.csv.fleet.csv": the stop file's whole name, as the README says
+        return [stem]
     return [f"{stem}{suffix}" for suffix in OVERRIDE_SUFFIXES]
 
 
 def sidecar_names_for(stop_file_name: str, mark: str) -> list[str]:
-    """The names looked for beside a stop file for one kind of sidecar, CSV first."""
+    """The names looked for beside a stop file for one kind of sidecar: ``orders.fleet.csv`` and the literal
+    ``orders.csv.fleet.csv`` (what "<stop file name>.fleet.csv" reads as), CSV first."""
     split = _strip_suffix(stop_file_name)
     stem = split[0] if split else stop_file_name
-    return [f"{stem}{mark}{suffix}" for suffix in OVERRIDE_SUFFIXES]
+    names = [f"{stem}{mark}{suffix}" for suffix in OVERRIDE_SUFFIXES]
+    if split:
+        names += [f"{stop_file_name}{mark}{suffix}" for suffix in OVERRIDE_SUFFIXES]
+    return names
 
 
 def overrides_names_for(stop_file_name: str) -> list[str]:
