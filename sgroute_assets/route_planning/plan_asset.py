@@ -1,6 +1,6 @@
 """The optimised, independently checked route plan for a partition."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import dagster as dg
@@ -237,7 +237,45 @@ def verification_metadata(plan: RoutePlan) -> dict:
     }
 
 
-@dg.asset(partitions_def=stop_files, group_name=GROUP, kinds={"pyvrp", "ortools"})
+LEGS_CHECK = "legs_verified_on_roads"
+
+
+def legs_check(plan: RoutePlan, verifies_legs: bool) -> dg.AssetCheckResult:
+    """Whether every driven leg's time came from OneMap: a OneMap outage during verification leaves the model's
+    times on some legs, which used to show only as "ETA source: model" on the page."""
+    v = plan.verification
+    if v is None or not verifies_legs:
+        passed, description = True, "OneMap is not configured here: ETAs come from the travel-time model by design"
+    elif v.legs_onemap >= v.legs_driven:
+        passed, description = True, f"all {v.legs_driven} driven legs timed by OneMap"
+    else:
+        reasons = sorted({leg.reason for leg in v.fallback_legs})[:3]
+        passed = False
+        description = (
+            f"{v.legs_driven - v.legs_onemap} of {v.legs_driven} driven legs kept the model's time "
+            f"({'; '.join(reasons) or 'OneMap did not answer'}): their ETAs are estimates"
+        )
+    figures = {"legs_driven": v.legs_driven, "legs_onemap": v.legs_onemap} if v is not None else {}
+    return dg.AssetCheckResult(
+        check_name=LEGS_CHECK, passed=passed, severity=dg.AssetCheckSeverity.WARN, description=description,
+        metadata=figures,
+    )  # fmt: skip
+
+
+@dg.asset(
+    partitions_def=stop_files,
+    group_name=GROUP,
+    kinds={"pyvrp", "ortools"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            LEGS_CHECK,
+            asset="route_plan",
+            blocking=False,
+            description="Every driven leg of the plan was timed on OneMap's roads; fails (warning) when OneMap "
+            "could not be reached during verification and the model's times stand in.",
+        )
+    ],
+)
 def route_plan(
     context: dg.AssetExecutionContext,
     config: FleetConfig,
@@ -248,7 +286,7 @@ def route_plan(
     app_db: AppDatabase,
     stop_file_store: StopFileStore,
     travel_times: TravelTimes,
-) -> dg.Output[RoutePlan]:
+) -> Iterator[dg.Output[RoutePlan] | dg.AssetCheckResult]:
     """Routes from PyVRP or OR-Tools (optional visits, paid-time objective), verified before they are stored."""
     fleet, fleet_source = fleet_from_config(config, travel_time_matrix, stop_file_store, validated_stops.file)
     context.log.info(
@@ -331,4 +369,5 @@ def route_plan(
         sequence_source=sequence.source if sequence is not None else None,
     )
     metadata.update(verification_metadata(plan))
-    return dg.Output(plan, data_version=dg.DataVersion(plan.plan_id), metadata=metadata)
+    yield dg.Output(plan, data_version=dg.DataVersion(plan.plan_id), metadata=metadata)
+    yield legs_check(plan, travel_times.verifies_legs)
