@@ -81,3 +81,16 @@ def test_two_first_migrations_at_once_both_succeed(tmp_path: Path) -> None:
                 result.result()  # raised "table alembic_version already exists" before the lock
         assert migrations.current(url) is not None
         assert inspect(engine_for(url)).has_table("stop_files")
+
+
+def test_plan_has_an_overall_deadline(tmp_path: Path) -> None:
+    """A run that cannot finish (here: a 120 s solver limit against a 4 s deadline) is ended with a reason."""
+    import time
+
+    started = time.monotonic()
+    proc = _sgroute(
+        tmp_path, "plan", str(DEMO / "east_west_tight_windows.csv"), "--time-limit", "120", "--timeout", "4"
+    )
+    assert proc.returncode == 124, (proc.returncode, proc.stderr[-2000:])
+    assert "no result within 4 s (--timeout)" in proc.stderr and "Traceback" not in proc.stderr
+    assert time.monotonic() - started < 60

@@ -46,6 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--capacity", type=int, default=None, help="capacity per vehicle")
     parser.add_argument("--time-limit", type=float, default=None, help="solver seconds")
     parser.add_argument("--json", action="store_true", help="print the plan's summary as JSON")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="stop with exit code 124 when no result after this many seconds (default: 600 + 4 x the solver's "
+        "limit); bounds a database or OneMap that stops answering",
+    )
     parser.set_defaults(func=cmd_plan)
     return parser
 
@@ -64,12 +71,41 @@ def _run_config(args: argparse.Namespace) -> dict:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from sgroute_assets.cli.home import ensure_dagster_home, upgrade_app_database
-
     source = Path(args.file)
     if not source.is_file():
         print(f"{source}: no such file", file=sys.stderr)
         return EXIT_UNREADABLE
+    stop_watchdog = _watchdog(source.name, args.timeout or 600.0 + 4 * (args.time_limit or 60.0))
+    try:
+        return _plan(args, source)
+    finally:
+        stop_watchdog()
+
+
+def _watchdog(name: str, seconds: float):
+    """End the process if the plan has not finished in ``seconds``: a frozen database holds a statement past its
+    own statement_timeout (the server is what enforces it), and only the daemon's run monitoring would end it."""
+    import os
+    import threading
+
+    def expire() -> None:
+        print(
+            f"{name}: no result within {seconds:g} s (--timeout); stopped. The database or OneMap may not be "
+            "answering: `sgroute db current` checks the database.",
+            file=sys.stderr,
+            flush=True,
+        )
+        os._exit(124)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    return timer.cancel
+
+
+def _plan(args: argparse.Namespace, source: Path) -> int:
+    from sgroute_assets.cli.home import ensure_dagster_home, upgrade_app_database
+
     ensure_dagster_home()
     upgrade_app_database()
 
