@@ -297,11 +297,10 @@ class LocalStopFileStore(StopFileStore):
             raise StopFileNotFound(f"'{name}' is no longer in {self.describe()}") from None
 
     def is_complete(self, stored: StoredFile, now: float) -> bool:
-        """Unmodified for ``inbox_min_age_s()``; a file dated in the future (clock skew) waits for a second look."""
-        min_age = inbox_min_age_s()
-        if stored.mtime is None or min_age <= 0:
-            return True
-        return now - stored.mtime >= min_age
+        """Never on one look while a settle time is set: a copy that stalls (a slow share) looks old and whole.
+        The sensor takes a folder file once its size and mtime are unchanged across two looks at least
+        ``inbox_min_age_s()`` apart."""
+        return inbox_min_age_s() <= 0
 
     def quarantine(self, name: str, report: dict, expected: StoredFile | None = None) -> str | None:
         source = self._inbox() / name

@@ -142,7 +142,8 @@ def test_a_name_arriving_after_its_cleaned_twin_gets_its_own_partition_in_the_bu
         assert rerun.partition_key == "week_1.csv"
 
 
-def test_the_migration_keeps_the_keys_of_existing_partitions(tmp_path):
+def test_the_migration_keeps_the_keys_of_existing_partitions(tmp_path, monkeypatch):
+    monkeypatch.setenv("SGROUTE_INBOX_MIN_AGE_S", "0")  # the file is written whole before the tick
     url = f"sqlite:///{tmp_path / 'old.db'}"
     migrations.upgrade(url, "0002_drift_details")
     with engine_for(url).begin() as conn:
@@ -170,7 +171,8 @@ def test_the_migration_keeps_the_keys_of_existing_partitions(tmp_path):
 # --------------------------------------------------------------------------------- claims without reading
 
 
-def test_a_tick_claims_files_by_listing_alone_and_the_run_reads_them(tmp_path, app_db):
+def test_a_tick_claims_files_by_listing_alone_and_the_run_reads_them(tmp_path, app_db, monkeypatch):
+    monkeypatch.setenv("SGROUTE_INBOX_MIN_AGE_S", "0")  # the files are written whole before the ticks
     store = local_store(tmp_path, BodylessLocalStore)
     inbox = Path(store.inbox)
     (inbox / "good.csv").write_text(CSV.format(ref="A1"))
@@ -196,21 +198,22 @@ def test_a_tick_claims_files_by_listing_alone_and_the_run_reads_them(tmp_path, a
 
 
 def test_a_file_still_being_copied_is_taken_only_once_it_settles(tmp_path, app_db, monkeypatch, capfd):
-    monkeypatch.setenv("SGROUTE_INBOX_MIN_AGE_S", "5")
+    monkeypatch.setenv("SGROUTE_INBOX_MIN_AGE_S", "0.5")
     store = local_store(tmp_path)
     part = Path(store.inbox) / "week 9.csv"
     with dg.instance_for_test() as instance:
         with part.open("w") as copying:
             copying.write("stop_ref,lat,lon\nA1,1.30,103.85\n")
             copying.flush()
+            age(part, 60)  # a copy that stalled: its file looks an hour-old minute, yet more is coming
             first = tick(instance, store, app_db)
-            assert first.run_requests == []
+            assert first.run_requests == []  # one look is never enough
+            time.sleep(0.6)
             copying.write("A2,1.31,103.86\n")  # the copy goes on
             copying.flush()
-            age(part, 2)
             second = tick(instance, store, app_db, first.cursor)
-            assert second.run_requests == []
-        age(part, 6)  # unmodified for longer than the minimum age
+            assert second.run_requests == []  # changed since the first look
+        time.sleep(0.6)  # unchanged across two looks the minimum age apart
         third = tick(instance, store, app_db, second.cursor)
         (request,) = third.run_requests
         run = read_partition(instance, store, app_db, request.partition_key, request.tags)
