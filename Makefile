@@ -66,9 +66,9 @@ test: venv postgres chromium fonts
 dev: venv fonts
 	$(BIN)/sgroute db upgrade
 	@mkdir -p $(DAGSTER_HOME)
-	@# One run per partition at a time, run monitoring (dagster/max_runtime), no telemetry: deploy/dagster-dev.yaml.
-	@test -f $(DAGSTER_HOME)/dagster.yaml || cp deploy/dagster-dev.yaml $(DAGSTER_HOME)/dagster.yaml
-	@grep -q 'dagster/partition' $(DAGSTER_HOME)/dagster.yaml || echo "warning: $(DAGSTER_HOME)/dagster.yaml predates the one-run-per-partition limit; compare with deploy/dagster-dev.yaml" >&2
+	@# One run per partition at a time, run monitoring (dagster/max_runtime), no telemetry: deploy/dagster-dev.yaml,
+	@# merged into an existing dagster.yaml (its own settings kept).
+	$(BIN)/python -m sgroute_assets.cli.home deploy/dagster-dev.yaml
 	@# data/exports/ served read-only (GET/HEAD only) on 127.0.0.1:EXPORTS_PORT, stopped with the UI; the metadata
 	@# links of route_exports point there through SGROUTE_EXPORTS_URL.
 	@exports=$${SGROUTE_EXPORTS:-data/exports}; port=$${EXPORTS_PORT:-3001}; mkdir -p "$$exports"; \

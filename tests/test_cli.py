@@ -159,3 +159,25 @@ def test_the_cli_names_the_code_location_of_the_workspace():
     assert workspace["load_from"][0]["python_module"]["location_name"] == CODE_LOCATION
     dagster_table = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["dagster"]
     assert dagster_table["code_location_name"] == CODE_LOCATION
+
+
+def test_make_dev_merges_the_dev_instance_settings_into_an_existing_dagster_yaml(tmp_path):
+    """`sgroute db upgrade` writes a minimal dagster.yaml first; `make dev` must still get the one-run-per-
+    partition limit and run monitoring, keeping what the file already set (issue 23)."""
+    import yaml
+
+    from sgroute_assets.cli.home import merge_instance_config
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: true\nrun_monitoring:\n  poll_interval_seconds: 5\n")
+    merge_instance_config(home, Path(__file__).resolve().parents[1] / "deploy" / "dagster-dev.yaml")
+    merged = yaml.safe_load((home / "dagster.yaml").read_text())
+    (limit,) = merged["concurrency"]["runs"]["tag_concurrency_limits"]
+    assert limit["key"] == "dagster/partition" and limit["limit"] == 1
+    assert merged["run_monitoring"] == {"enabled": True, "start_timeout_seconds": 300, "poll_interval_seconds": 5}
+    assert merged["telemetry"] == {"enabled": True}  # the instance's own setting kept
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # Dagster accepts the merged file
+        assert instance.run_monitoring_enabled

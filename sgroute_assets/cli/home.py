@@ -36,3 +36,35 @@ def upgrade_app_database() -> None:
     from sgroute_resources import migrations
 
     migrations.upgrade(app_database_url())
+
+
+def merge_instance_config(home: Path, template: Path) -> Path:
+    """Merge ``template`` (deploy/dagster-dev.yaml) into ``home``/dagster.yaml, keeping what is already set.
+
+    `sgroute db upgrade` (and any CLI command) writes a minimal dagster.yaml first, so `make dev` used to find
+    one and never install the one-run-per-partition limit and run monitoring: only a warning was printed.
+    """
+    import yaml
+
+    target = home / "dagster.yaml"
+    existing = yaml.safe_load(target.read_text()) if target.exists() else None
+    merged = _fill(yaml.safe_load(template.read_text()) or {}, existing if isinstance(existing, dict) else {})
+    home.mkdir(parents=True, exist_ok=True)
+    header = f"# {template.name} merged into this instance's own settings (theirs kept where both set one)\n"
+    target.write_text(header + yaml.safe_dump(merged, sort_keys=False))
+    return target
+
+
+def _fill(template: dict, mine: dict) -> dict:
+    """``mine`` with every key of ``template`` it lacks, recursively (nested mappings merged)."""
+    out = dict(template)
+    for key, value in mine.items():
+        out[key] = _fill(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+if __name__ == "__main__":  # `make dev`: python -m sgroute_assets.cli.home deploy/dagster-dev.yaml
+    import sys
+
+    print(f"instance settings: {merge_instance_config(ensure_dagster_home(), Path(sys.argv[1]))}")
+
