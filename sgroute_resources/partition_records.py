@@ -160,18 +160,32 @@ def record_geocoding(session: Session, partition_key: str, geocoded: GeocodedSto
     session.flush()
 
 
-def replace_plan(session: Session, partition_key: str, plan: RoutePlan) -> RoutePlanRecord:
+def replace_plan(session: Session, partition_key: str, plan: RoutePlan) -> str | None:
+    """The partition's plan rows replaced by ``plan``'s, under the partition's lock, unless a plan requested
+    later is already stored: then nothing is written and that plan's id is returned (two runs of one file that
+    overlap, `sgroute plan` beside the daemon, must not leave the older plan in place because it finished last).
+    """
     lock_partition(session, partition_key)
     stop_file = session.scalar(select(StopFile).where(StopFile.partition_key == partition_key))
     if stop_file is None:
         raise LookupError(f"partition {partition_key} has no stop file row; re-run validation")
+    stored = session.scalar(select(RoutePlanRecord).where(RoutePlanRecord.stop_file_id == stop_file.id))
+    stored_at = (stored.solver or {}).get("requested_at") if stored is not None else None
+    if stored_at is not None and plan.requested_at is not None and stored_at > plan.requested_at:
+        return str((stored.solver or {}).get("plan_id") or "a newer plan")
     session.execute(delete(RoutePlanRecord).where(RoutePlanRecord.stop_file_id == stop_file.id))
     session.flush()
     record = RoutePlanRecord(
         stop_file_id=stop_file.id,
         status="partial" if plan.dropped else "complete",
         fleet_config=_fleet_dict(plan.fleet),
-        solver={"status": plan.solver_status, "objective": plan.objective, "time_limit_s": plan.time_limit_s},
+        solver={
+            "status": plan.solver_status,
+            "objective": plan.objective,
+            "time_limit_s": plan.time_limit_s,
+            "plan_id": plan.plan_id,
+            "requested_at": plan.requested_at,
+        },
         vehicles_used=plan.vehicles_used,
         stops_served=plan.stops_served,
         stops_dropped=len(plan.dropped),
@@ -211,7 +225,7 @@ def replace_plan(session: Session, partition_key: str, plan: RoutePlan) -> Route
     )
     stop_file.status = "planned"
     session.flush()
-    return record
+    return None
 
 
 def _fleet_dict(fleet: Fleet) -> dict:

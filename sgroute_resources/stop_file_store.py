@@ -194,6 +194,21 @@ class StopFileStore(ConfigurableResource):
     def read_export_manifest(self, partition_key: str) -> dict | None:
         """The manifest of the exports currently published for a partition, None if there are none."""
 
+    @contextmanager
+    def partition_lock(self, partition_key: str) -> Iterator[None]:
+        """Held around a partition's publish (a no-op where the store has no lock to offer)."""
+        yield
+
+    def publish_if_newest(self, partition_key: str, files: dict[str, bytes], manifest: dict) -> dict[str, str] | None:
+        """Publish unless the exports already published were requested later (``requested_at``): two runs of one
+        partition that overlap leave the later request's exports, whichever finishes last. None when skipped."""
+        with self.partition_lock(partition_key):
+            current = self.read_export_manifest(partition_key) or {}
+            mine, theirs = manifest.get("requested_at"), current.get("requested_at")
+            if mine is not None and theirs is not None and theirs > mine:
+                return None
+            return self.publish_exports(partition_key, files, manifest)
+
     @abstractmethod
     def published_plans(self) -> list[tuple[dict, str]]:
         """Every partition's published manifest, with the relative link from the exports index to its files."""
@@ -380,6 +395,20 @@ class LocalStopFileStore(StopFileStore):
         os.rename(staging, target)
         shutil.rmtree(retired, ignore_errors=True)
         return {name: str((target / name).resolve()) for name in [*files, MANIFEST]}
+
+    @contextmanager
+    def partition_lock(self, partition_key: str) -> Iterator[None]:
+        """An exclusive file lock per partition beside the exports (processes of one machine share the folder)."""
+        import fcntl
+
+        locks = Path(self.exports_dir) / ".locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        with open(locks / f"{partition_key}.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _recover(self, partition_key: str) -> None:
         """A publish killed between its two renames left the old set retired and none in place: put it back."""

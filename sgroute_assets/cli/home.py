@@ -67,4 +67,3 @@ if __name__ == "__main__":  # `make dev`: python -m sgroute_assets.cli.home depl
     import sys
 
     print(f"instance settings: {merge_instance_config(ensure_dagster_home(), Path(sys.argv[1]))}")
-

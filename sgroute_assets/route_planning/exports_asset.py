@@ -41,7 +41,7 @@ def route_exports(
     manifest = {"partition": context.partition_key, **plan_info(route_plan)}
     try:
         files = render_exports(route_plan)
-        written = stop_file_store.publish_exports(context.partition_key, files, manifest)
+        written = stop_file_store.publish_if_newest(context.partition_key, files, manifest)
     except Exception as exc:
         # The stack goes to the step log; the run page opens on what happened. The previous exports are intact.
         context.log.exception("writing the exports failed")
@@ -50,6 +50,11 @@ def route_exports(
             "the previous exports are unchanged",
             metadata={"plan_id": route_plan.plan_id, "where": stop_file_store.describe()},
         ) from None
+    if written is None:
+        current = stop_file_store.read_export_manifest(context.partition_key) or {}
+        newer = current.get("plan_id") or "a newer plan"
+        context.log.warning(f"plan {route_plan.plan_id} is not published: plan {newer} was requested later")
+        return dg.Output({}, metadata={"published": False, "superseded_by": str(newer), **plan_metadata(route_plan)})
     try:
         index = refresh_export_index(stop_file_store)
     except Exception:  # the plan's own exports are published; a stale index must not fail the run

@@ -357,8 +357,16 @@ def route_plan(
         plan_id=context.run_id.split("-")[0],
         plan_date=travel_time_matrix.timing.plan_date if travel_time_matrix.timing else None,
     )
+    record = context.instance.get_run_record_by_id(context.run_id)
+    requested = record.create_timestamp.timestamp() if record is not None else None
+    plan = replace(plan, requested_at=requested)
     with app_db.session() as session:
-        replace_plan(session, context.partition_key, plan)
+        newer = replace_plan(session, context.partition_key, plan)
+    if newer is not None:
+        context.log.warning(
+            f"plan {plan.plan_id} is kept as history only: plan {newer} of this partition was requested later and "
+            "is the one in the app tables and exports"
+        )
     for d in plan.dropped:
         context.log.info(f"dropped {d.stop.stop_ref} (row {d.stop.row}): {d.reason}: {d.message}")
     for line in plan.violations:

@@ -147,6 +147,7 @@ def plan_info(plan: RoutePlan) -> dict[str, Any]:
     fleet = plan.fleet
     return {
         "plan_id": plan.plan_id,
+        "requested_at": plan.requested_at,
         "data_version": plan.data_version,
         "plan_date": plan.plan_date,
         "source_file": plan.source_file,

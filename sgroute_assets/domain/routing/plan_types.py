@@ -138,6 +138,9 @@ class RoutePlan:
     plan_date: str | None = None  # YYYY-MM-DD, the delivery day
     source_file: str = ""
     data_version: str | None = None  # the stop file version (generation or content hash) planned from
+    # When the run that made this plan was requested (epoch seconds): of two plans of one partition, the later
+    # request is the one published, whichever finishes last (the app tables and exports check it).
+    requested_at: float | None = None
     file_rows: int | None = None  # rows in the stop file; None when the plan was made from stops alone
     not_planned: list[UnplannedRow] = field(default_factory=list)  # invalid and not-located rows
     # Every visit's violations on planner-fixed routes, one readable line each (domain/routing/resequence.py).
