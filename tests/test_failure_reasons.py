@@ -94,3 +94,20 @@ def test_plan_has_an_overall_deadline(tmp_path: Path) -> None:
     assert proc.returncode == 124, (proc.returncode, proc.stderr[-2000:])
     assert "no result within 4 s (--timeout)" in proc.stderr and "Traceback" not in proc.stderr
     assert time.monotonic() - started < 60
+
+
+def test_a_second_plan_of_a_file_already_in_the_inbox_replans_with_the_new_settings(tmp_path: Path) -> None:
+    """Issue 23: `sgroute plan data/inbox/x.csv --vehicles 1` a second time said "the sensor did not take the
+    file" (it had, the first time), although the README promises a re-plan with the new settings."""
+    import json
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    name = "east_west_tight_windows.csv"
+    (inbox / name).write_bytes((DEMO / name).read_bytes())
+    first = _sgroute(tmp_path, "plan", str(inbox / name), "--time-limit", "1", "--json")
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = _sgroute(tmp_path, "plan", str(inbox / name), "--time-limit", "1", "--vehicles", "1", "--json")
+    assert again.returncode == 0, again.stderr[-2000:]
+    out = json.loads(again.stdout)
+    assert out["vehicles_used"] == 1 and out["plan_id"] != json.loads(first.stdout)["plan_id"]

@@ -77,22 +77,29 @@ def run_sensor_and_jobs(
         keys = [k for k in request.partition_keys or [] if partition_keys is None or k in partition_keys]
         if keys:
             instance.add_dynamic_partitions(request.partitions_def_name, keys)
-    job = defs.resolve_job_def("route_planning_job")
-    # The summary printed afterwards is the demo's output; Dagster's step log would bury it.
-    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     outcomes = []
     for request in result.run_requests or []:
         if partition_keys is not None and request.partition_key not in partition_keys:
             continue
-        run = job.execute_in_process(
-            instance=instance,
-            partition_key=request.partition_key,
-            run_config={**quiet, **(run_config or {})},
-            tags={k: v for k, v in request.tags.items() if not k.startswith("dagster/")},
-            raise_on_error=False,
-        )
-        outcomes.append(_outcome(request.partition_key or "", run))
+        outcomes.append(run_partition(defs, instance, request.partition_key or "", request.tags, run_config))
     return outcomes
+
+
+def run_partition(
+    defs: dg.Definitions, instance: dg.DagsterInstance, key: str, tags: dict[str, str], run_config: dict | None
+) -> PartitionOutcome:
+    """One run of route_planning_job for a partition, in this process, as the daemon would launch it."""
+    job = defs.resolve_job_def("route_planning_job")
+    # The summary printed afterwards is the demo's output; Dagster's step log would bury it.
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    run = job.execute_in_process(
+        instance=instance,
+        partition_key=key,
+        run_config={**quiet, **(run_config or {})},
+        tags={k: v for k, v in tags.items() if not k.startswith("dagster/")},
+        raise_on_error=False,
+    )
+    return _outcome(key, run)
 
 
 def _value(run: dg.ExecuteInProcessResult, key: str):

@@ -111,8 +111,10 @@ def _plan(args: argparse.Namespace, source: Path) -> int:
 
     import dagster as dg
 
-    from sgroute_assets.cli.demo import describe, run_sensor_and_jobs
+    from sgroute_assets.cli.demo import describe, run_partition, run_sensor_and_jobs
     from sgroute_assets.definitions import defs
+    from sgroute_assets.stop_intake.assets import SOURCE_NAME_TAG
+    from sgroute_assets.stop_intake.claimed_file import VERSION_TAG
     from sgroute_resources.partition_key_map import assign_keys
 
     store = defs.resources["stop_file_store"]
@@ -126,6 +128,13 @@ def _plan(args: argparse.Namespace, source: Path) -> int:
         with defs.resources["app_db"].session() as session:
             key = assign_keys(session, [source.name], instance.get_dynamic_partitions("stop_files"))[source.name]
         outcomes = run_sensor_and_jobs(defs, instance, _run_config(args), partition_keys={key})
+        if not outcomes and target.exists() and key in instance.get_dynamic_partitions("stop_files"):
+            # The sensor already took this version of the file: plan it again with these settings, as asked.
+            stored = store.stat(source.name)
+            tags = {SOURCE_NAME_TAG: source.name, "sgroute/source": stored.uri if stored else str(target)}
+            if stored is not None:
+                tags[VERSION_TAG] = stored.version
+            outcomes = [run_partition(defs, instance, key, tags, _run_config(args))]
     reports = store.quarantine_reports(source.name)
     unreadable = not target.exists() and reports
     if not outcomes or (unreadable and not outcomes[0].success):
