@@ -11,7 +11,10 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
+_MD_SPECIAL = re.compile(r"([\\`*\[\]#|~])")
+# An underscore between two letters or digits never starts emphasis (CommonMark), and the UI showed the escaped
+# form literally in tables ("stop\_ref"): only underscores at a word's edge are escaped.
+_EDGE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 
 
 def md_text(value: object) -> str:
@@ -19,7 +22,7 @@ def md_text(value: object) -> str:
     if value is None:
         return ""
     text = " ".join(str(value).split())
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    return _EDGE_UNDERSCORE.sub(r"\\_", _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False)))
 
 
 def md_table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, right: Sequence[str] = ()) -> list[str]:
