@@ -47,6 +47,8 @@ def _peak_mib() -> float:
 
 
 def measure_matrix(stops: int) -> dict[str, float]:
+    import dagster as dg
+
     from sgroute_assets.domain.stops import GeocodedStop, GeocodedStops
     from sgroute_assets.route_planning.matrix_asset import travel_time_matrix
     from sgroute_assets.route_planning.planning_config import PlanningDayConfig
@@ -67,7 +69,11 @@ def measure_matrix(stops: int) -> dict[str, float]:
     config = PlanningDayConfig(plan_date="2026-12-02")
     before = _rss_mib()
     started = time.perf_counter()
-    outputs = list(travel_time_matrix(config=config, geocoded_stops=geocoded, travel_times=travel_times))
+    outputs = list(
+        travel_time_matrix(
+            context=dg.build_asset_context(), config=config, geocoded_stops=geocoded, travel_times=travel_times
+        )
+    )
     seconds = time.perf_counter() - started
     matrix = outputs[0].value
     pickled = len(pickle.dumps(matrix, protocol=pickle.HIGHEST_PROTOCOL)) / 2**20

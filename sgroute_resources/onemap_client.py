@@ -19,9 +19,11 @@ What the old client got wrong and this one does instead (see shared/notes/sg_rou
   ``timeout_s`` is the most one HTTP exchange may take from connect to the last byte (enforced on every
   socket read and write by the transport below); ``call_deadline_s`` bounds one call with its retries, its
   backoff and its rate-limiter wait (a ``Retry-After`` that does not fit is not slept: the call gives up);
-  ``run_deadline_s`` (SGROUTE_ONEMAP_RUN_DEADLINE_S) bounds a whole session, i.e. one step of a run, after
-  which the session stops calling and the caller falls back (model travel times, stops needing attention),
-  flagged. A 200 whose body is not JSON (an HTML maintenance page from a proxy) is a failed attempt like a 5xx.
+  ``run_deadline_s`` (SGROUTE_ONEMAP_RUN_DEADLINE_S) bounds a whole run: every session a run's steps open
+  (geocoding, the matrix, road-leg verification) shares one budget counted from the run's start
+  (``onemap_run``), after which the session stops calling and the caller falls back (model travel times, stops
+  needing attention), flagged. Outside a run (the CLI's own calls) it bounds the session. A 200 whose body is
+  not JSON (an HTML maintenance page from a proxy) is a failed attempt like a 5xx.
 - **Secrets**: the password travels only in the token request body and the token only in the Authorization
   header. Errors, log lines and stats carry endpoint names and status codes, never a URL with credentials,
   a body, a header or the exception of the HTTP library (whose request object holds the header).
@@ -40,6 +42,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, NamedTuple, TypeVar
 
 import httpx
@@ -240,6 +243,22 @@ class _Tokens:
         return token
 
 
+# When the run whose steps are calling OneMap started (epoch seconds); None outside a run.
+_run_started: ContextVar[float | None] = ContextVar("sgroute_onemap_run_started", default=None)
+
+
+@contextmanager
+def onemap_run(started_at: float | None) -> Iterator[None]:
+    """Sessions opened inside share the run's one OneMap budget (SGROUTE_ONEMAP_RUN_DEADLINE_S), counted from
+    ``started_at``: a run's geocoding, matrix and verification used to get a full budget each (three times the
+    documented bound)."""
+    token = _run_started.set(started_at)
+    try:
+        yield
+    finally:
+        _run_started.reset(token)
+
+
 class OneMapSession:
     """One batch of OneMap work: connection pool, rate limiter, token, circuit breaker and call counts."""
 
@@ -249,7 +268,12 @@ class OneMapSession:
         self.limiter = RateLimiter(config.requests_per_second)
         self._tokens = _Tokens(self)
         self.started = time.monotonic()
-        self.ends_at = self.started + max(0.0, config.run_deadline_s)
+        budget = max(0.0, config.run_deadline_s)
+        run_started = _run_started.get()
+        self.run_wide = run_started is not None
+        if run_started is not None:  # what the run's earlier steps spent is gone
+            budget = max(0.0, min(budget, config.run_deadline_s - (time.time() - run_started)))
+        self.ends_at = self.started + budget
         self._call_end = threading.local()  # this thread's current call's deadline (token fetches included)
         self._http = httpx.Client(
             base_url=config.base_url.rstrip("/"),
@@ -371,8 +395,9 @@ class OneMapSession:
 
     def _out_of_time_reason(self, end: float) -> str:
         if end >= self.ends_at:
+            whose = "this run's" if self.run_wide else "this session's"
             return (
-                f"this step's OneMap time budget of {self.config.run_deadline_s:g} s is used up "
+                f"{whose} OneMap time budget of {self.config.run_deadline_s:g} s is used up "
                 "(SGROUTE_ONEMAP_RUN_DEADLINE_S)"
             )
         return f"no time left within the call's {self.config.call_deadline_s:g} s deadline"

@@ -9,6 +9,7 @@ import numpy as np
 from sgroute_assets.asset_groups import GROUP, ONEMAP_POOL
 from sgroute_assets.domain.stops import GeocodedStops
 from sgroute_assets.domain.travel_times import LegTiming, TravelMatrix
+from sgroute_assets.onemap_budget import onemap_budget
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.planning_config import (
     FleetConfig,
@@ -39,7 +40,10 @@ ROAD_TIMES_CHECK = "road_times_from_onemap"
     ],
 )
 def travel_time_matrix(
-    config: PlanningDayConfig, geocoded_stops: GeocodedStops, travel_times: TravelTimes
+    context: dg.AssetExecutionContext,
+    config: PlanningDayConfig,
+    geocoded_stops: GeocodedStops,
+    travel_times: TravelTimes,
 ) -> Iterator[dg.Output[TravelMatrix] | dg.AssetCheckResult]:
     """Node 0 is the depot, node i the i-th located stop; seconds and metres, each cell labelled by source."""
     located = geocoded_stops.located
@@ -58,7 +62,8 @@ def travel_time_matrix(
         tw_end_min=tuple([None] + [s.tw_end_min for s in located]),
     )
     started = time.perf_counter()
-    matrix = travel_times.matrix(ids, lats, lons, depot_name=config.depot_name, timing=timing)
+    with onemap_budget(context):
+        matrix = travel_times.matrix(ids, lats, lons, depot_name=config.depot_name, timing=timing)
     matrix.timing = timing
     elapsed = time.perf_counter() - started
     off_diagonal = matrix.duration_s[~np.eye(matrix.size, dtype=bool)]

@@ -30,6 +30,7 @@ from sgroute_assets.domain.routing import (
 )
 from sgroute_assets.domain.stops import GeocodedStops, Stop, ValidationReport, find_sidecar
 from sgroute_assets.domain.travel_times import TravelMatrix, with_extra_nodes
+from sgroute_assets.onemap_budget import onemap_budget
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.route_planning.planning_config import FleetConfig, VehicleTypeConfig, clock_minutes
@@ -335,7 +336,8 @@ def route_plan(
                 progress=progress_logger(context.log),
             )
         fixed = {f.slot.number for f in sequence.routes} if sequence is not None else set()
-        plan = verify_on_roads(plan, located, matrix, settings, weights, travel_times, fixed, context.log)
+        with onemap_budget(context):
+            plan = verify_on_roads(plan, located, matrix, settings, weights, travel_times, fixed, context.log)
     except SequenceError as exc:
         raise dg.Failure(description="sequence problems:\n" + "\n".join(f"- {p}" for p in exc.problems[:50])) from None
     except FleetError as exc:

@@ -30,6 +30,7 @@ from sgroute_assets.domain.stops import (
     too_many_stops,
     validate_table,
 )
+from sgroute_assets.onemap_budget import onemap_budget
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.stop_intake.claimed_file import quarantine_unreadable, read_claimed_file
 from sgroute_resources.app_database import AppDatabase
@@ -282,7 +283,8 @@ def geocoded_stops(
     """
     overrides = load_overrides(stop_file_store, validated_stops.file)
     to_locate, overridden = apply_overrides(validated_stops.valid_stops, overrides)
-    result = mark_manual(geocoder.geocode(to_locate), overridden)
+    with onemap_budget(context):  # the run's one OneMap budget, shared with the matrix and verification
+        result = mark_manual(geocoder.geocode(to_locate), overridden)
     with app_db.session() as session:
         record_geocoding(session, context.partition_key, result)
     for issue in overrides.issues:
