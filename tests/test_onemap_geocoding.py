@@ -105,7 +105,12 @@ def test_parse_search_results_skips_broken_records():
 
 
 def test_overrides_file_names_and_parsing():
-    assert overrides_names_for("week12.csv") == ["week12.overrides.csv", "week12.overrides.xlsx"]
+    assert overrides_names_for("week12.csv") == [
+        "week12.overrides.csv",
+        "week12.overrides.xlsx",
+        "week12.csv.overrides.csv",  # "<stop file name>.overrides.csv" taken literally too (issue 23)
+        "week12.csv.overrides.xlsx",
+    ]
     assert is_overrides_file("week12.overrides.csv") and is_overrides_file("W.OVERRIDES.XLSX")
     assert not is_overrides_file("week12.csv") and not is_overrides_file("overrides.csv")
     data = (

@@ -141,7 +141,7 @@ def test_a_time_aware_model_makes_morning_and_evening_plans_differ(local_env, tm
     import pandas as pd
 
     from sgroute_assets.domain.travel_times import Observations, fit_model
-    from sgroute_assets.domain.travel_times.fitting import TrainingConfig
+    from sgroute_assets.domain.travel_times.training_config import TrainingConfig
 
     drive = pd.read_csv(shared_dir / "data" / "onemap_drive_times.csv").sample(300, random_state=5)
     rush = drive.assign(actual_duration_s=drive.actual_duration_s * 1.3, timestamp_iso="2026-03-03T08:10:00+08:00")

@@ -23,8 +23,9 @@ from sgroute_assets.domain.travel_times import (
 )
 from sgroute_assets.domain.travel_times.baselines import loglog_cv
 from sgroute_assets.domain.travel_times.drift import mape
-from sgroute_assets.domain.travel_times.fitting import TrainingConfig, cross_validate
+from sgroute_assets.domain.travel_times.fitting import cross_validate
 from sgroute_assets.domain.travel_times.model_terms import departure_hour_buckets
+from sgroute_assets.domain.travel_times.training_config import TrainingConfig
 from sgroute_assets.domain.travel_times.versions import DEFAULT_MODEL_PATH
 
 # Coarser grids than the shipped model: the same code, a fraction of the columns, fast tests.

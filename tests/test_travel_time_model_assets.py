@@ -245,7 +245,7 @@ def test_model_versions_observations_and_drift_rows_on_postgres(pg_database, dri
     obs = store.load_observations()
     assert len(obs) == 50 and np.isnan(obs.depart_hour).all()  # OneMap legs carry no departure time
     from sgroute_assets.domain.travel_times import fit_model
-    from sgroute_assets.domain.travel_times.fitting import TrainingConfig
+    from sgroute_assets.domain.travel_times.training_config import TrainingConfig
 
     small = TrainingConfig(area_step=0.08, corridor_step=0.04)
     model = fit_model(obs, small, prior=None, cv_folds=None)

@@ -41,6 +41,8 @@ route_planning_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*ROUTE_PLANNING_ASSETS),
     partitions_def=stop_files,
     # The run pod's CPU/memory on GKE (K8sRunLauncher); a run's own dagster-k8s/config tag overrides it.
-    tags={**planning_job_tags(), **run_pod_tags()},
+    # Run retries (deploy/dagster.yaml) are for a lost pod or worker; a step that failed on its input (no valid
+    # row, a bad fleet file) fails the same way again, so step failures are not retried.
+    tags={**planning_job_tags(), **run_pod_tags(), "dagster/retry_on_asset_or_op_failure": "false"},
     description="Validate, geocode, build travel times, optimise and export one stop file.",
 )
