@@ -7,6 +7,8 @@ so what it prints is what the daemon would have produced.
 from __future__ import annotations
 
 import shutil
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,10 +87,36 @@ def run_sensor_and_jobs(
     return outcomes
 
 
+IN_FLIGHT = (
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+)
+
+
+def wait_for_partition(instance: dg.DagsterInstance, key: str, poll_s: float = 1.0, say=None) -> None:
+    """Wait until no other run of partition ``key`` is queued or running: the CLI's in-process run takes the
+    partition as the daemon's queue does (one run per partition, `dagster/partition` in deploy/dagster.yaml),
+    and the queue sees the CLI's run in the instance in turn. Bounded by `sgroute plan --timeout`."""
+    said = False
+    while True:
+        runs = instance.get_runs(filters=dg.RunsFilter(statuses=list(IN_FLIGHT), tags={"dagster/partition": key}))
+        if not runs:
+            return
+        if not said:  # on stderr: `sgroute plan --json` keeps stdout for its JSON
+            message = f"waiting for run {runs[0].run_id[:8]} of {key} to finish (one run per file at a time)"
+            (say or (lambda text: print(text, file=sys.stderr, flush=True)))(message)
+            said = True
+        time.sleep(poll_s)
+
+
 def run_partition(
     defs: dg.Definitions, instance: dg.DagsterInstance, key: str, tags: dict[str, str], run_config: dict | None
 ) -> PartitionOutcome:
-    """One run of route_planning_job for a partition, in this process, as the daemon would launch it."""
+    """One run of route_planning_job for a partition, in this process, as the daemon would launch it, once no
+    other run of the partition is in flight."""
+    wait_for_partition(instance, key)
     job = defs.resolve_job_def("route_planning_job")
     # The summary printed afterwards is the demo's output; Dagster's step log would bury it.
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
