@@ -219,3 +219,11 @@ def test_vehicle_names_from_the_fleet_on_the_exports(dated_plan: RoutePlan) -> N
     assert {r["vehicle_name"] for r in first} == {"Lorry 1"}
     assert f"Vehicle {routes[0].vehicle_id} · Lorry 1 · Wed 2 Dec 2026" in pdf_text(files["driver_pack.pdf"])
     assert "Lorry 1" in plan_markdown(plan) and "Lorry 1" in files["route_map.html"].decode()
+
+
+def test_urls_in_notes_stay_text_in_the_ui(small_plan: RoutePlan) -> None:
+    """Issue 23: a note's URL became a link in the UI (GFM autolinks bare URLs and www. names)."""
+    plan = with_stop_fields(small_plan, notes="pay at https://evil.example/pay or www.evil.example")
+    md = plan_markdown(plan)
+    assert "https://" not in md and "www.evil" not in md
+    assert "https&#58;//evil.example/pay" in md and "www&#46;evil.example" in md  # shown as typed once rendered

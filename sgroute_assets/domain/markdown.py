@@ -15,6 +15,7 @@ _MD_SPECIAL = re.compile(r"([\\`*\[\]#|~])")
 # An underscore between two letters or digits never starts emphasis (CommonMark), and the UI showed the escaped
 # form literally in tables ("stop\_ref"): only underscores at a word's edge are escaped.
 _EDGE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp|mailto|javascript):|\bwww\.")
 
 
 def md_text(value: object) -> str:
@@ -22,7 +23,10 @@ def md_text(value: object) -> str:
     if value is None:
         return ""
     text = " ".join(str(value).split())
-    return _EDGE_UNDERSCORE.sub(r"\\_", _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False)))
+    escaped = _EDGE_UNDERSCORE.sub(r"\\_", _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False)))
+    # The UI's markdown turns bare URLs into links (GFM autolinks): a note's "https://..." or "www." stays text,
+    # shown the same, through a character reference the autolinker does not see through.
+    return _AUTOLINK.sub(lambda m: m.group(0)[:-1] + ("&#58;" if m.group(0).endswith(":") else "&#46;"), escaped)
 
 
 def md_table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, right: Sequence[str] = ()) -> list[str]:

@@ -117,8 +117,9 @@ class FleetConfig(dg.Config):
     )
     vehicle_types: list[VehicleTypeConfig] = Field(
         default=[],
-        description="Several vehicle types for this run; empty: the stop file's <name>.fleet.csv if there is one, "
-        "else the single type above.",
+        description="Several vehicle types for this run only; empty: the stop file's <name>.fleet.csv if there is "
+        "one, else the single type above. A new upload of the file plans with its fleet file or the defaults, not "
+        "with this: to keep a fleet for the file, put it in <name>.fleet.csv beside it.",
     )
     sequence: list[SequenceRouteConfig] = Field(
         default=[],
