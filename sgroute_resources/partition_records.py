@@ -1,7 +1,11 @@
 """A partition's rows in the app tables, written idempotently.
 
-Each writer replaces everything the partition owns at that step in the caller's single transaction: a
-second run leaves one set of rows, and a run that fails part-way rolls back to the previous good set.
+The stops, their geocoding and the plan are written together, in the plan's one transaction
+(`replace_plan`), and carry the plan id its exports carry: the tables never hold one run's stops beside
+another run's routes. Earlier steps record only what the newest received file is (`record_validation`:
+the file row and its validation issues), and nothing at all once a plan requested later is stored. Each
+writer replaces what it owns in the caller's single transaction: a second run leaves one set of rows, and a
+run that fails part-way rolls back to the previous good set.
 
 Two runs of one partition at once (a re-upload while a run is in flight, a manual re-run) must not interleave
 those replacements: each writer first takes the partition's lock for the rest of its transaction, so the
@@ -83,40 +87,45 @@ def upsert_stop_file(
     return row
 
 
-def replace_validation(
-    session: Session,
-    partition_key: str,
-    report: ValidationReport,
-    *,
-    source_uri: str | None,
-    content_hash: str | None,
-    generation: str | None = None,
-) -> StopFile:
-    stop_file = upsert_stop_file(
-        session,
-        partition_key,
-        file_name=report.file,
-        source_uri=source_uri,
-        content_hash=content_hash,
-        generation=generation,
-        status="validated" if report.valid_count else "invalid",
-    )
-    stop_file.valid_count = report.valid_count
-    stop_file.invalid_count = report.invalid_count
-    stop_file.processed_at = _now()
+def newer_plan(session: Session, stop_file: StopFile | None, requested_at: float | None) -> str | None:
+    """The id of the partition's stored plan when it was requested after ``requested_at``, else None.
+
+    Runs are ordered by when they were requested (the run's creation), not by when they finish: two runs of
+    one file that overlap (`sgroute plan` beside the daemon, a re-upload) must not leave the older one's rows
+    in place because it finished last.
+    """
+    if stop_file is None or requested_at is None:
+        return None
+    stored = session.scalar(select(RoutePlanRecord).where(RoutePlanRecord.stop_file_id == stop_file.id))
+    stored_at = (stored.solver or {}).get("requested_at") if stored is not None else None
+    if stored_at is not None and stored_at > requested_at:
+        return str((stored.solver or {}).get("plan_id") or "a newer plan")
+    return None
+
+
+def record_validation(
+    session: Session, partition_key: str, report: ValidationReport, requested_at: float | None
+) -> StopFile | None:
+    """The file row and its validation issues for the newest received version, before any plan exists.
+
+    Stop rows are left to the plan's transaction, so they always belong to the stored plan. Returns None
+    (nothing written) when a plan requested later than this run is already stored.
+    """
+    lock_partition(session, partition_key)
+    existing = session.scalar(select(StopFile).where(StopFile.partition_key == partition_key))
+    if newer_plan(session, existing, requested_at) is not None:
+        return None
+    stop_file = _file_row(session, partition_key, report)
+    _replace_issues(session, stop_file, report)
+    session.flush()
+    return stop_file
+
+
+def replace_validation(session: Session, partition_key: str, report: ValidationReport) -> StopFile:
+    """The file row, its issues and its valid stops, replaced as one (within the caller's transaction)."""
+    stop_file = _file_row(session, partition_key, report)
+    _replace_issues(session, stop_file, report)
     session.execute(delete(StopRecord).where(StopRecord.stop_file_id == stop_file.id))
-    session.execute(delete(ValidationIssue).where(ValidationIssue.stop_file_id == stop_file.id))
-    refs = {r.row: r.stop_ref for r in report.rows}
-    session.add_all(
-        ValidationIssue(
-            stop_file_id=stop_file.id,
-            row_number=i.row,
-            column_name=i.column,
-            stop_ref=refs.get(i.row) if i.row is not None else None,
-            message=i.message,
-        )
-        for i in report.issues
-    )
     session.add_all(
         StopRecord(
             stop_file_id=stop_file.id,
@@ -140,39 +149,66 @@ def replace_validation(
     return stop_file
 
 
-def record_geocoding(session: Session, partition_key: str, geocoded: GeocodedStops) -> None:
-    lock_partition(session, partition_key)
-    stop_file = session.scalar(select(StopFile).where(StopFile.partition_key == partition_key))
-    if stop_file is None:
-        raise LookupError(f"partition {partition_key} has no validated stops in the database; re-run validation")
+def _file_row(session: Session, partition_key: str, report: ValidationReport) -> StopFile:
+    stop_file = upsert_stop_file(
+        session,
+        partition_key,
+        file_name=report.file,
+        source_uri=report.source_uri,
+        content_hash=report.content_hash,
+        generation=report.generation,
+        status="validated" if report.valid_count else "invalid",
+    )
+    stop_file.valid_count = report.valid_count
+    stop_file.invalid_count = report.invalid_count
+    stop_file.processed_at = _now()
+    return stop_file
+
+
+def _replace_issues(session: Session, stop_file: StopFile, report: ValidationReport) -> None:
+    session.execute(delete(ValidationIssue).where(ValidationIssue.stop_file_id == stop_file.id))
+    refs = {r.row: r.stop_ref for r in report.rows}
+    session.add_all(
+        ValidationIssue(
+            stop_file_id=stop_file.id,
+            row_number=i.row,
+            column_name=i.column,
+            stop_ref=refs.get(i.row) if i.row is not None else None,
+            message=i.message,
+        )
+        for i in report.issues
+    )
+
+
+def _record_geocoding(session: Session, stop_file: StopFile, geocoded: GeocodedStops) -> None:
     rows = {r.stop_ref: r for r in session.scalars(select(StopRecord).where(StopRecord.stop_file_id == stop_file.id))}
     for result in geocoded.results:
         row = rows.get(result.stop.stop_ref)
         if row is None:
-            raise LookupError(f"stop {result.stop.stop_ref} of {partition_key} is not in the database")
+            raise LookupError(f"stop {result.stop.stop_ref} of {stop_file.partition_key} is not in the validation")
         row.lat, row.lon = result.stop.lat, result.stop.lon
         row.address, row.postal_code = result.stop.address, result.stop.postal_code
         row.geocode_status = result.status
         row.geocode_source = result.source
         row.geocode_confidence = result.confidence
         row.geocode_reason = result.reason
-    stop_file.status = "geocoded"
     session.flush()
 
 
-def replace_plan(session: Session, partition_key: str, plan: RoutePlan) -> str | None:
-    """The partition's plan rows replaced by ``plan``'s, under the partition's lock, unless a plan requested
-    later is already stored: then nothing is written and that plan's id is returned (two runs of one file that
-    overlap, `sgroute plan` beside the daemon, must not leave the older plan in place because it finished last).
+def replace_plan(
+    session: Session, partition_key: str, plan: RoutePlan, report: ValidationReport, geocoded: GeocodedStops
+) -> str | None:
+    """The partition's stops (as validated and geocoded by this run) and plan rows, replaced by this run's,
+    under the partition's lock, in the caller's one transaction, unless a plan requested later is already
+    stored: then nothing is written and that plan's id is returned.
     """
     lock_partition(session, partition_key)
-    stop_file = session.scalar(select(StopFile).where(StopFile.partition_key == partition_key))
-    if stop_file is None:
-        raise LookupError(f"partition {partition_key} has no stop file row; re-run validation")
-    stored = session.scalar(select(RoutePlanRecord).where(RoutePlanRecord.stop_file_id == stop_file.id))
-    stored_at = (stored.solver or {}).get("requested_at") if stored is not None else None
-    if stored_at is not None and plan.requested_at is not None and stored_at > plan.requested_at:
-        return str((stored.solver or {}).get("plan_id") or "a newer plan")
+    existing = session.scalar(select(StopFile).where(StopFile.partition_key == partition_key))
+    newer = newer_plan(session, existing, plan.requested_at)
+    if newer is not None:
+        return newer
+    stop_file = replace_validation(session, partition_key, report)
+    _record_geocoding(session, stop_file, geocoded)
     session.execute(delete(RoutePlanRecord).where(RoutePlanRecord.stop_file_id == stop_file.id))
     session.flush()
     record = RoutePlanRecord(

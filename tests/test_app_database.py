@@ -120,7 +120,8 @@ def test_a_write_failing_half_way_keeps_the_previous_rows(pg_env, tmp_path):
     name = "orchard_central_deliveries.csv"
     shutil.copy(DEMO / name, tmp_path / "inbox" / name)
     with dg.instance_for_test() as instance:
-        good = pg_env["materialise"](instance, name).asset_value("route_plan")
+        run = pg_env["materialise"](instance, name)
+    good, report, geocoded = (run.asset_value(a) for a in ("route_plan", "validated_stops", "geocoded_stops"))
     before = _counts(pg_env["url"])
     # A plan that visits one stop on two routes: the insert of the second route's stops violates a unique
     # key after the old plan was deleted and the new plan row, its first route and stops were written.
@@ -129,7 +130,7 @@ def test_a_write_failing_half_way_keeps_the_previous_rows(pg_env, tmp_path):
     db = AppDatabase(url=pg_env["url"])
     with pytest.raises(IntegrityError):
         with db.session() as session:
-            replace_plan(session, name, broken)
+            replace_plan(session, name, broken, report, geocoded)
     assert _counts(pg_env["url"]) == before
     with engine_for(pg_env["url"]).connect() as conn:
         stored = conn.scalar(select(RoutePlanRecord.stops_served))

@@ -31,7 +31,7 @@ from sgroute_assets.domain.routing import (
 from sgroute_assets.domain.stops import GeocodedStops, Stop, ValidationReport, find_sidecar
 from sgroute_assets.domain.travel_times import TravelMatrix, with_extra_nodes
 from sgroute_assets.onemap_budget import onemap_budget
-from sgroute_assets.partitions import stop_files
+from sgroute_assets.partitions import run_requested_at, stop_files
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.route_planning.planning_config import FleetConfig, VehicleTypeConfig, clock_minutes
 from sgroute_resources.app_database import AppDatabase
@@ -359,11 +359,9 @@ def route_plan(
         plan_id=context.run_id.split("-")[0],
         plan_date=travel_time_matrix.timing.plan_date if travel_time_matrix.timing else None,
     )
-    record = context.instance.get_run_record_by_id(context.run_id)
-    requested = record.create_timestamp.timestamp() if record is not None else None
-    plan = replace(plan, requested_at=requested)
-    with app_db.session() as session:
-        newer = replace_plan(session, context.partition_key, plan)
+    plan = replace(plan, requested_at=run_requested_at(context))
+    with app_db.session() as session:  # this run's stops, geocoding and plan, in one transaction
+        newer = replace_plan(session, context.partition_key, plan, validated_stops, geocoded_stops)
     if newer is not None:
         context.log.warning(
             f"plan {plan.plan_id} is kept as history only: plan {newer} of this partition was requested later and "

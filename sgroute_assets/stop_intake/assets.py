@@ -31,11 +31,11 @@ from sgroute_assets.domain.stops import (
     validate_table,
 )
 from sgroute_assets.onemap_budget import onemap_budget
-from sgroute_assets.partitions import stop_files
+from sgroute_assets.partitions import run_requested_at, stop_files
 from sgroute_assets.stop_intake.claimed_file import quarantine_unreadable, read_claimed_file
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.geocoder import Geocoder
-from sgroute_resources.partition_records import record_geocoding, replace_validation
+from sgroute_resources.partition_records import record_validation
 from sgroute_resources.stop_file_store import StopFileStore, content_hash
 
 SOURCE_NAME_TAG = "sgroute/source_name"  # set by stop_file_sensor on the runs it requests
@@ -179,16 +179,13 @@ def validated_stops(
         raise dg.Failure(description=str(exc)) from None
     report = validate_table(frame_to_table(stops))
     report.source_version = stops.attrs.get("generation") or stops.attrs.get("content_hash")
+    report.source_uri = stops.attrs.get("source_uri")
+    report.content_hash = stops.attrs.get("content_hash")
+    report.generation = stops.attrs.get("generation")
     report.max_stops = limit
-    with app_db.session() as session:
-        replace_validation(
-            session,
-            context.partition_key,
-            report,
-            source_uri=stops.attrs.get("source_uri"),
-            content_hash=stops.attrs.get("content_hash"),
-            generation=stops.attrs.get("generation"),
-        )
+    with app_db.session() as session:  # the file row and its issues; stop rows come with the plan
+        if record_validation(session, context.partition_key, report, run_requested_at(context)) is None:
+            context.log.warning("a later run of this file has already stored its plan; the app tables keep it")
     issues = report.issues
     rows = [
         {"file": i.file, "row": i.row, "column": i.column, "message": i.message, "kind": kind}
@@ -273,7 +270,6 @@ def geocoded_stops(
     context: dg.AssetExecutionContext,
     validated_stops: ValidationReport,
     geocoder: Geocoder,
-    app_db: AppDatabase,
     stop_file_store: StopFileStore,
 ) -> Iterator[dg.Output[GeocodedStops] | dg.AssetCheckResult]:
     """Coordinates for every valid stop, or the reason a stop has none (it is then left out, never guessed).
@@ -285,8 +281,6 @@ def geocoded_stops(
     to_locate, overridden = apply_overrides(validated_stops.valid_stops, overrides)
     with onemap_budget(context):  # the run's one OneMap budget, shared with the matrix and verification
         result = mark_manual(geocoder.geocode(to_locate), overridden)
-    with app_db.session() as session:
-        record_geocoding(session, context.partition_key, result)
     for issue in overrides.issues:
         context.log.warning(f"override not applied: {issue}")
     if result.service_error:
