@@ -13,3 +13,9 @@ def run_requested_at(context: dg.AssetExecutionContext) -> float | None:
     """
     record = context.instance.get_run_record_by_id(context.run_id)
     return record.create_timestamp.timestamp() if record is not None else None
+
+
+def plan_id_of(run_id: str) -> str:
+    """A plan's id: the first block of the run that made it, short enough to print on a driver's sheet and
+    enough to find the run in the UI's search."""
+    return run_id.split("-")[0]

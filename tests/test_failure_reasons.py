@@ -43,6 +43,7 @@ def test_plan_on_a_file_with_no_valid_row_prints_the_reason(tmp_path: Path) -> N
         assert proc.returncode == 1, proc.stderr[-2000:]
         out = proc.stdout + proc.stderr
         assert "Traceback" not in out and "AttributeError" not in out, out[-3000:]
+        assert "dagster._core" not in out and "blocking asset check" not in out, out[-3000:]  # the sentence alone
         assert "no valid stop row" in out and "demand" in out and "must not be negative" in out, out[-2000:]
 
 
@@ -58,6 +59,7 @@ def test_plan_with_a_bad_fleet_file_prints_the_fleet_problem(tmp_path: Path) -> 
     assert proc.returncode == 1, out[-3000:]
     assert "Traceback" not in out and "AttributeError" not in out, out[-3000:]
     assert "fleet file problems" in out and "capacity" in out, out[-2000:]
+    assert "dagster._core" not in out, out[-3000:]
 
 
 def test_db_commands_on_a_bad_url_say_so_in_one_line(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ def test_a_failed_route_run_is_recorded_once_with_partition_step_and_plain_reaso
     assert "failed at step stops" in line["message"] and row.reason in line["message"]
 
 
-def test_a_failed_blocking_check_is_recorded_with_the_checks_own_reason(
+def test_a_file_with_no_valid_row_is_recorded_with_its_plain_reason(
     app_db_url, make_local_resources, materialise, tmp_path
 ):
     resources = make_local_resources(app_db_url)
@@ -89,8 +89,8 @@ def test_a_failed_blocking_check_is_recorded_with_the_checks_own_reason(
         _evaluate_failure_sensor(instance, result, app_db_url)
         tags = instance.get_run_by_id(result.run_id).tags
     (row,) = _failed_rows(app_db_url)
-    assert row.step_key == "validated_stops_has_valid_stops" and row.error_type == "DagsterAssetCheckFailedError"
-    assert row.reason.startswith("check has_valid_stops failed: none_valid.csv has no valid stop row"), row.reason
+    assert row.step_key == "geocoded_stops" and row.error_type == "Failure"
+    assert row.reason.startswith("none_valid.csv has no valid stop row; first problems: "), row.reason
     # The Runs list shows run tags: the plain reason is one, so a dispatcher sees why without opening the run.
     assert tags["sgroute/failure"] == row.reason[:200]
 

@@ -46,7 +46,7 @@ T03,18 Raffles Quay,048582,1.28066,103.85040,3,10
 T04,11 Jalan Tan Tock Seng,308433,1.32124,103.84595,1,10
 T05,1 Jurong West Central 2,648886,1.33970,103.70670,2,10
 """
-# Readable, but not one stop can be planned: the blocking has_valid_stops check fails the run.
+# Readable, but not one stop can be planned: geocoded_stops refuses it with the plain reason.
 FAILING_FILE = "topology_no_valid_stops.csv"
 FAILING_STOPS = "stop_ref,address,postal_code,lat,lon,demand\nX01,,12345,,,1\nX02,,99,,,1\n"
 RUN_TIMEOUT_S = 150
@@ -419,10 +419,11 @@ def test_a_failed_run_is_recorded_by_the_daemons_failure_sensor_in_the_app_table
     row = _wait("the failed run in the app table failed_runs", recorded, RUN_TIMEOUT_S, topology["procs"], 1.0)
     topology["timings"]["upload_to_failure_recorded_s"] = time.monotonic() - topology["uploaded"]
     assert row.job_name == "route_planning_job"
-    assert row.step_key and row.step_key.startswith("validated_stops"), row.step_key
-    # The check's own words (why no stop is valid), not Dagster's "blocking asset check failed".
-    assert row.error_type == "DagsterAssetCheckFailedError"
-    assert row.reason.startswith("check has_valid_stops failed: "), row.reason
+    # The plain reason (why no stop is valid) from geocoded_stops' dg.Failure, before any OneMap call; not
+    # Dagster's "blocking asset check failed".
+    assert row.step_key == "geocoded_stops", row.step_key
+    assert row.error_type == "Failure"
+    assert f"{FAILING_FILE} has no valid stop row" in row.reason and row.reason.startswith(FAILING_FILE), row.reason
     assert "Traceback" not in row.reason and "blocking" not in row.reason, row.reason
     runs = _graphql(topology["web_port"], RUNS, {"job": "route_planning_job"})["runsOrError"]["results"]
     assert {r["runId"]: r["status"] for r in runs}[row.run_id] == "FAILURE"

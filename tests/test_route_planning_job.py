@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 import pytest
+from dagster import DagsterEventType
 
 from sgroute_assets.definitions import defs
 from sgroute_assets.domain.routing import RoutePlan
@@ -78,6 +79,17 @@ def test_tight_window_demo_partition_end_to_end(local_env, tmp_path, materialise
         assert all(Path(path).exists() for path in written.values())
         rows = list(csv.DictReader(io.StringIO((exports / "planner.csv").read_text(encoding="utf-8-sig"))))
         assert len(rows) == plan.stops_served
+        # validation_issues.csv is the plan's too: its errors and warnings, each with the plan's columns.
+        issues = list(csv.DictReader(io.StringIO((exports / "validation_issues.csv").read_text(encoding="utf-8-sig"))))
+        assert {(int(i["row"]), i["column"], i["kind"]) for i in issues} == {
+            (20, "tw_end", "error"),
+            (26, "demand", "error"),
+            (9, "phone", "warning"),
+            (15, "postal_code", "warning"),
+        }
+        assert {(i["plan_id"], i["plan_date"], i["depot"]) for i in issues} == {
+            (plan.plan_id, plan.plan_date, plan.fleet.depot_name)
+        }
         geo = json.loads((exports / "routes.geojson").read_text())
         assert sum(f["geometry"]["type"] == "LineString" for f in geo["features"]) == plan.vehicles_used
         assert (exports / "driver_pack.pdf").read_bytes().startswith(b"%PDF")
@@ -103,7 +115,9 @@ def test_rerun_overwrites_the_same_files(local_env, tmp_path, materialise):
         assert before == after
 
 
-def test_a_file_without_valid_rows_fails_at_the_blocking_check(local_env, tmp_path, materialise):
+def test_a_file_without_valid_rows_fails_on_its_plain_reason(local_env, tmp_path, materialise):
+    """The run's failure (its RUN_FAILURE event's first step failure, what the run page and Runs list show)
+    is the plain sentence, not Dagster's "blocking asset check failed"; the check says the same on the asset."""
     name = "all_bad.csv"
     (tmp_path / "inbox" / name).write_text("stop_ref,postal_code,phone\nA1,123,+44 20 7946 0958\n,,\n")
     with dg.instance_for_test() as instance:
@@ -115,6 +129,17 @@ def test_a_file_without_valid_rows_fails_at_the_blocking_check(local_env, tmp_pa
         assert "row 2, column postal_code" in evaluations[0].description
         planned = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("route_plan")]
         assert planned == []
+        (run_failure,) = instance.get_records_for_run(result.run_id, of_type=DagsterEventType.RUN_FAILURE).records
+        first = run_failure.event_log_entry.dagster_event.event_specific_data.first_step_failure_event
+        error = first.step_failure_data.error
+        assert first.step_key == "geocoded_stops" and error.cls_name == "Failure"
+        assert error.message.startswith("dagster._core.definitions.events.Failure: all_bad.csv has no valid stop row")
+        assert "row 2, column postal_code" in error.message
+    # Every row is still in the issues file, with this run's plan id.
+    issues = list(
+        csv.DictReader(io.StringIO((tmp_path / "exports" / name / "validation_issues.csv").read_text("utf-8-sig")))
+    )
+    assert {i["row"] for i in issues} == {"2"} and {i["plan_id"] for i in issues} == {result.run_id[:8]}
 
 
 def test_stops_without_coordinates_are_reported_not_invented(local_env, tmp_path, materialise):

@@ -6,6 +6,7 @@ so what it prints is what the daemon would have produced.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -17,10 +18,13 @@ import dagster as dg
 from sgroute_assets.cli.sensor_state import daemon_cursor, store_cursor
 from sgroute_assets.domain.routing import RoutePlan, accounting_text, plan_title
 from sgroute_assets.domain.stops import ValidationReport
+from sgroute_assets.operations import plain_reason
 from sgroute_assets.stop_intake.assets import SOURCE_NAME_TAG
 from sgroute_resources.stop_file_store import LocalStopFileStore, inbox_copies_complete, repo_root
 
 DEMO_DIR = repo_root() / "data" / "demo"
+
+CLI_LOG_LEVEL_ENV = "SGROUTE_CLI_LOG_LEVEL"  # Dagster's console log in `sgroute plan`/`demo`; default CRITICAL
 
 
 @dataclass
@@ -118,8 +122,11 @@ def run_partition(
     other run of the partition is in flight."""
     wait_for_partition(instance, key)
     job = defs.resolve_job_def("route_planning_job")
-    # The summary printed afterwards is the demo's output; Dagster's step log would bury it.
-    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    # The summary printed afterwards is the output, a failure's plain reason included; Dagster's step log (a
+    # stack trace under every failed step, even a dg.Failure) would bury it. SGROUTE_CLI_LOG_LEVEL=ERROR (or
+    # INFO) shows it; the run's whole log is in the instance either way.
+    level = os.environ.get(CLI_LOG_LEVEL_ENV, "").strip().upper() or "CRITICAL"
+    quiet = {"loggers": {"console": {"config": {"log_level": level}}}}
     run = job.execute_in_process(
         instance=instance,
         partition_key=key,
@@ -141,14 +148,11 @@ def _outcome(key: str, run: dg.ExecuteInProcessResult) -> PartitionOutcome:
     error = None
     if not run.success:
         failures = [e for e in run.all_events if e.event_type_value in ("STEP_FAILURE", "ASSET_CHECK_EVALUATION")]
-        messages = []
+        messages: list[str] = []
         for event in failures:
             if event.event_type_value == "STEP_FAILURE":
-                messages.append(
-                    event.step_failure_data.error.message.strip()
-                    if event.step_failure_data.error
-                    else event.message or ""
-                )
+                # A dg.Failure's description, without the class path Dagster puts before it.
+                messages.append(plain_reason(event.step_failure_data.error, event.message or "")[0])
             else:
                 # The event's data is the AssetCheckEvaluation itself.
                 evaluation = event.event_specific_data
@@ -156,7 +160,7 @@ def _outcome(key: str, run: dg.ExecuteInProcessResult) -> PartitionOutcome:
                     messages.append(evaluation.description or f"check {evaluation.check_name} failed")
         # A failed blocking check also fails its step with Dagster's generic error: the check's own reason says it.
         plain = [m for m in messages if m and "blocking asset check" not in m.lower()]
-        error = " | ".join(plain or [m for m in messages if m]) or "run failed"
+        error = " | ".join(dict.fromkeys(plain or [m for m in messages if m])) or "run failed"
     return PartitionOutcome(
         partition_key=key,
         success=run.success,

@@ -6,11 +6,11 @@
   SGROUTE_RETENTION_DAYS (default 90); app table history stays.
 """
 
-from sgroute_assets.operations.failed_runs import record_failed_runs
+from sgroute_assets.operations.failed_runs import plain_reason, record_failed_runs
 from sgroute_assets.operations.retention import retention_job, retention_schedule
 
 OPERATIONS_SENSORS = [record_failed_runs]
 OPERATIONS_JOBS = [retention_job]
 OPERATIONS_SCHEDULES = [retention_schedule]
 
-__all__ = ["OPERATIONS_JOBS", "OPERATIONS_SCHEDULES", "OPERATIONS_SENSORS"]
+__all__ = ["OPERATIONS_JOBS", "OPERATIONS_SCHEDULES", "OPERATIONS_SENSORS", "plain_reason"]

@@ -31,7 +31,7 @@ from sgroute_assets.domain.routing import (
 from sgroute_assets.domain.stops import GeocodedStops, Stop, ValidationReport, find_sidecar
 from sgroute_assets.domain.travel_times import TravelMatrix, with_extra_nodes
 from sgroute_assets.onemap_budget import onemap_budget
-from sgroute_assets.partitions import run_requested_at, stop_files
+from sgroute_assets.partitions import plan_id_of, run_requested_at, stop_files
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.route_planning.planning_config import FleetConfig, VehicleTypeConfig, clock_minutes
 from sgroute_resources.app_database import AppDatabase
@@ -356,7 +356,7 @@ def route_plan(
         plan,
         validated_stops,
         geocoded_stops,
-        plan_id=context.run_id.split("-")[0],
+        plan_id=plan_id_of(context.run_id),
         plan_date=travel_time_matrix.timing.plan_date if travel_time_matrix.timing else None,
     )
     plan = replace(plan, requested_at=run_requested_at(context))

@@ -11,7 +11,7 @@ import pandas as pd
 from pydantic import Field
 
 from sgroute_assets.asset_groups import GROUP, ONEMAP_POOL
-from sgroute_assets.domain.exports import csv_bytes
+from sgroute_assets.domain.exports import validation_issues_csv
 from sgroute_assets.domain.markdown import md_table, md_text
 from sgroute_assets.domain.routing import validation_markdown
 from sgroute_assets.domain.stops import (
@@ -29,9 +29,10 @@ from sgroute_assets.domain.stops import (
     read_stop_file,
     too_many_stops,
     validate_table,
+    why_not_planned,
 )
 from sgroute_assets.onemap_budget import onemap_budget
-from sgroute_assets.partitions import run_requested_at, stop_files
+from sgroute_assets.partitions import plan_id_of, run_requested_at, stop_files
 from sgroute_assets.stop_intake.claimed_file import quarantine_unreadable, read_claimed_file
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.geocoder import Geocoder
@@ -187,18 +188,16 @@ def validated_stops(
         if record_validation(session, context.partition_key, report, run_requested_at(context)) is None:
             context.log.warning("a later run of this file has already stored its plan; the app tables keep it")
     issues = report.issues
-    rows = [
-        {"file": i.file, "row": i.row, "column": i.column, "message": i.message, "kind": kind}
-        for kind, found in (("error", issues), ("warning", report.warnings))
-        for i in found
-    ]
     report_uri = stop_file_store.write_export(
         context.partition_key, "validation_report.json", json.dumps(report.to_json(), indent=1).encode()
     )
+    # Before any plan exists: this run's plan id and the file version; the plan's exports rewrite it whole.
     stop_file_store.write_export(
         context.partition_key,
         "validation_issues.csv",
-        csv_bytes(["file", "row", "column", "message", "kind"], [list(r.values()) for r in rows]),
+        validation_issues_csv(
+            report.issue_lines(), plan_id=plan_id_of(context.run_id), data_version=report.source_version
+        ),
     )
     for issue in issues[:50]:
         context.log.warning(issue.describe())
@@ -223,31 +222,28 @@ def validated_stops(
 
 @dg.asset_check(
     asset=validated_stops,
-    blocking=True,
+    # Not blocking: geocoded_stops refuses the file itself with dg.Failure, so the failed run (its first
+    # step failure, the Runs list's reason tag, `sgroute plan`) opens on this check's plain sentence rather
+    # than on Dagster's generic "blocking asset check failed".
+    blocking=False,
     partitions_def=stop_files,
     description=f"The file has at least one valid stop to plan, and no more than the stop limit ({MAX_STOPS_ENV}, "
-    "default 3000): an oversized file fails here in seconds instead of exhausting memory in the travel matrix.",
+    "default 3000): an oversized file fails in seconds instead of exhausting memory in the travel matrix.",
 )
 def has_valid_stops(validated_stops: ValidationReport) -> dg.AssetCheckResult:
     report = validated_stops
-    limit = report.max_stops if report.max_stops is not None else max_stops_per_file(os.environ)
-    refused = too_many_stops(report, limit)
-    passed = report.valid_count > 0 and refused is None
-    reasons = [i.describe() for i in report.issues[:5]]
-    if refused:
-        description = refused
-    elif passed:
-        description = f"{report.valid_count} valid stops (limit {limit:,})"
-    else:
-        description = f"{report.file} has no valid stop row; first problems: " + " | ".join(
-            reasons or ["the file has no rows"]
-        )
+    limit = _limit(report)
+    refused = why_not_planned(report, limit)
     return dg.AssetCheckResult(
-        passed=passed,
+        passed=refused is None,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=description,
+        description=refused or f"{report.valid_count} valid stops (limit {limit:,})",
         metadata={"valid_rows": report.valid_count, "invalid_rows": report.invalid_count, "max_stops": limit},
     )
+
+
+def _limit(report: ValidationReport) -> int:
+    return report.max_stops if report.max_stops is not None else max_stops_per_file(os.environ)
 
 
 GEOCODER_CHECK = "geocoding_service_reachable"
@@ -277,6 +273,12 @@ def geocoded_stops(
     A planner's overrides file beside the stop file (``<name>.overrides.csv``) pins or corrects stops first;
     those stops show source ``manual``.
     """
+    refused = why_not_planned(validated_stops, _limit(validated_stops))
+    if refused:  # before any OneMap call; every row is in the validation report and its exports
+        raise dg.Failure(
+            description=refused,
+            metadata={"valid_rows": validated_stops.valid_count, "invalid_rows": validated_stops.invalid_count},
+        )
     overrides = load_overrides(stop_file_store, validated_stops.file)
     to_locate, overridden = apply_overrides(validated_stops.valid_stops, overrides)
     with onemap_budget(context):  # the run's one OneMap budget, shared with the matrix and verification

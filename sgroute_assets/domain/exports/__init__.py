@@ -17,8 +17,10 @@ from .planner_csv import planner_csv
 from .route_geojson import route_geojson, route_geojson_bytes
 from .route_map import route_map_png, route_map_preview, route_map_thumbnail
 from .route_map_html import route_map_html
+from .validation_csv import VALIDATION_COLUMNS, plan_validation_csv, validation_issues_csv
 
 __all__ = [
+    "VALIDATION_COLUMNS",
     "PublishedPlan",
     "csv_bytes",
     "day_index_html",
@@ -35,6 +37,7 @@ __all__ = [
     "route_map_preview",
     "route_map_thumbnail",
     "unplanned_csv",
+    "validation_issues_csv",
     "vehicle_color",
 ]
 
@@ -50,6 +53,7 @@ def render_exports(plan: RoutePlan, *, title: str | None = None) -> dict[str, by
         "planner.csv": planner_csv(plan),
         "dropped_stops.csv": dropped_csv(plan),
         "unplanned_stops.csv": unplanned_csv(plan),
+        "validation_issues.csv": plan_validation_csv(plan),
         "routes.geojson": route_geojson_bytes(plan),
         "route_map.png": map_png,
         "route_map.html": route_map_html(plan, title=title),

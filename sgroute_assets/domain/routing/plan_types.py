@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..stops import Stop, format_clock
+from ..stops import Issue, Stop, format_clock
 from .fleet import DepotPoint, Fleet, VehicleType
 
 
@@ -143,6 +143,9 @@ class RoutePlan:
     requested_at: float | None = None
     file_rows: int | None = None  # rows in the stop file; None when the plan was made from stops alone
     not_planned: list[UnplannedRow] = field(default_factory=list)  # invalid and not-located rows
+    # The file's validation errors and warnings, (kind, issue), so validation_issues.csv is published with the
+    # plan and carries its columns. A tuple: plans pickled before this field unpickle with it empty.
+    validation_issues: tuple[tuple[str, Issue], ...] = ()
     # Every visit's violations on planner-fixed routes, one readable line each (domain/routing/resequence.py).
     violations: list[str] = field(default_factory=list)
     # The verification pass on OneMap's road times (domain/routing/leg_verification.py); None: none ran, every ETA

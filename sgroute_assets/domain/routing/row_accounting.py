@@ -57,6 +57,7 @@ def account_rows(
         data_version=report.source_version,
         file_rows=len(report.rows),
         not_planned=sorted(not_planned, key=lambda u: u.row),
+        validation_issues=tuple(report.issue_lines()),
     )
     counts = accounted.row_counts()
     parts = counts["served"] + counts["dropped"] + counts["invalid"] + counts["not_located"]

@@ -29,6 +29,7 @@ from .validation import (
     too_many_stops,
     validate_file,
     validate_table,
+    why_not_planned,
 )
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "stop_file_names_for",
     "suffix_of",
     "too_many_stops",
+    "why_not_planned",
     "unique_partition_key",
     "validate_file",
     "validate_table",

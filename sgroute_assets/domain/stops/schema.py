@@ -150,6 +150,10 @@ class ValidationReport:
             out.extend(r.errors)
         return out
 
+    def issue_lines(self) -> list[tuple[str, Issue]]:
+        """Errors, then warnings, each with its kind ("error" | "warning"): what validation_issues.csv lists."""
+        return [("error", i) for i in self.issues] + [("warning", w) for w in self.warnings]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "file": self.file,

@@ -75,6 +75,16 @@ def too_many_stops(report: ValidationReport, limit: int) -> str | None:
     )
 
 
+def why_not_planned(report: ValidationReport, limit: int) -> str | None:
+    """Why no plan can be made from this file (no valid row, or over the stop limit), as the plain sentence a
+    failed run opens on; None when it can be planned."""
+    refused = too_many_stops(report, limit)
+    if refused or report.valid_count:
+        return refused
+    reasons = [i.describe() for i in report.issues[:5]]
+    return f"{report.file} has no valid stop row; first problems: " + " | ".join(reasons or ["the file has no rows"])
+
+
 def validate_file(name: str, data: bytes) -> ValidationReport:
     """Read and validate in one go; StopFileError propagates for unreadable files."""
     return validate_table(read_stop_file(name, data))
