@@ -56,6 +56,10 @@ def test_replan_with_fewer_vehicles_leaves_no_stale_export(make_local_resources,
         assert replan.success
         new_id = replan.asset_value("route_plan").plan_id
         assert new_id != first_id
+        # The check no longer shows its last pass: the new plan marked the exports stale when it was stored.
+        key = dg.AssetCheckKey(dg.AssetKey("route_exports"), EXPORTS_CHECK)
+        (stale,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
+        assert stale.status.value == "FAILED" and new_id in stale.event.dagster_event.event_specific_data.description
 
         # Until the exports follow, the check says they belong to the old plan.
         evaluation = check_result(run_exports_check(instance, resources))
@@ -68,6 +72,8 @@ def test_replan_with_fewer_vehicles_leaves_no_stale_export(make_local_resources,
         # ... and the run it asks for (route_exports with its checks) replaces the whole folder.
         follow = materialise(instance, resources, NAME, selection=dg.AssetSelection.assets("route_exports"))
         assert follow.success and check_result(follow).passed
+        (latest,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
+        assert latest.status.value == "SUCCEEDED" and latest.run_id == follow.run_id
         assert sorted(p.name for p in (exports / "drivers").iterdir()) == ["V01.csv", "V02.csv"]
         manifest = json.loads((exports / "manifest.json").read_text())
         assert manifest["plan_id"] == new_id and "drivers/V03.csv" not in manifest["files"]

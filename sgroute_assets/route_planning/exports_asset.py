@@ -100,6 +100,34 @@ def _current_plan_id(instance: dg.DagsterInstance, partition_key: str) -> str | 
     return str(value.value) if value is not None else None
 
 
+def mark_exports_stale(context: dg.AssetExecutionContext, plan_id: str) -> None:
+    """Record `exports_match_plan` as failed for the partition the moment a new plan is stored.
+
+    Until route_exports follows (eager automation, or later in the same run), the exports on disk are the
+    previous plan's; the check must not keep showing its last pass meanwhile. The evaluation is this run's (a
+    runless one is stored once per partition for ever), so the check's own evaluation later in the run, or in
+    the run that makes the exports, replaces it.
+    """
+    evaluation = dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey("route_exports"),
+        check_name=EXPORTS_CHECK,
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"plan {plan_id} is new; its exports are not published yet (route_exports follows it)",
+        metadata={"current_plan_id": plan_id},
+        partition=context.partition_key,
+    )
+    context.instance.report_dagster_event(
+        dg.DagsterEvent(
+            event_type_value=dg.DagsterEventType.ASSET_CHECK_EVALUATION.value,
+            job_name=context.run.job_name,
+            event_specific_data=evaluation,
+            message=f"exports_match_plan on route_exports: {evaluation.description}",
+        ),
+        run_id=context.run_id,
+    )
+
+
 @dg.asset_check(
     asset=route_exports,
     name=EXPORTS_CHECK,

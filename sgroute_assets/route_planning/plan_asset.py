@@ -32,6 +32,7 @@ from sgroute_assets.domain.stops import GeocodedStops, Stop, ValidationReport, f
 from sgroute_assets.domain.travel_times import TravelMatrix, with_extra_nodes
 from sgroute_assets.onemap_budget import onemap_budget
 from sgroute_assets.partitions import plan_id_of, run_requested_at, stop_files
+from sgroute_assets.route_planning.exports_asset import mark_exports_stale
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.route_planning.planning_config import FleetConfig, VehicleTypeConfig, clock_minutes
 from sgroute_resources.app_database import AppDatabase
@@ -362,7 +363,9 @@ def route_plan(
     plan = replace(plan, requested_at=run_requested_at(context))
     with app_db.session() as session:  # this run's stops, geocoding and plan, in one transaction
         newer = replace_plan(session, context.partition_key, plan, validated_stops, geocoded_stops)
-    if newer is not None:
+    if newer is None:
+        mark_exports_stale(context, plan.plan_id)
+    else:
         context.log.warning(
             f"plan {plan.plan_id} is kept as history only: plan {newer} of this partition was requested later and "
             "is the one in the app tables and exports"
