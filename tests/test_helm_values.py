@@ -322,19 +322,20 @@ def test_the_chart_and_deploy_dagster_yaml_say_the_same(values):
         assert chart["run_monitoring"][key] == value, key
 
 
-def test_run_pods_are_valid_kubernetes_and_the_jobs_tag_reads_back(values):
+def test_run_pods_are_valid_kubernetes_and_the_jobs_tag_reads_back(values, monkeypatch):
     import kubernetes.client as k8s
     from dagster_k8s.job import get_user_defined_k8s_config
     from dagster_k8s.models import k8s_model_from_dict
 
-    from sgroute_assets.definitions import defs
+    from sgroute_assets.route_planning.run_resources import run_pod_tags
+
+    monkeypatch.setenv("SGROUTE_ENV", "prod")  # as the image and the chart set it: runs get pods there
 
     run = values["runLauncher"]["config"]["k8sRunLauncher"]["runK8sConfig"]
     k8s_model_from_dict(k8s.V1Container, {"name": "run", **run["containerConfig"]})  # raises on unknown fields
     k8s_model_from_dict(k8s.V1PodSpec, {"containers": [], **run["podSpecConfig"]})
     k8s_model_from_dict(k8s.V1JobSpec, {"template": {}, **run["jobSpecConfig"]})
-    tags = defs.resolve_job_def("route_planning_job").tags
-    user = get_user_defined_k8s_config(tags)
+    user = get_user_defined_k8s_config(run_pod_tags())
     assert user.container_config["resources"] == run["containerConfig"]["resources"]  # the job's default = the floor
     for deployment in values["dagster-user-deployments"]["deployments"]:
         assert deployment["livenessProbe"]["exec"]["command"][:3] == ["dagster", "api", "grpc-health-check"]

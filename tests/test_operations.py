@@ -103,8 +103,11 @@ def test_operations_are_registered_in_the_code_location():
 
 
 def test_route_planning_job_asks_for_a_modest_pod_which_the_environment_can_raise(monkeypatch):
-    tags = defs.resolve_job_def("route_planning_job").tags
-    resources = json.loads(tags[K8S_CONFIG_TAG])["container_config"]["resources"]
+    # Locally no run gets a pod: the Runs list of `make dev` carries no dagster-k8s/config tag.
+    assert K8S_CONFIG_TAG not in defs.resolve_job_def("route_planning_job").tags
+    assert run_pod_tags() == {}
+    monkeypatch.setenv("SGROUTE_ENV", "prod")
+    resources = json.loads(run_pod_tags()[K8S_CONFIG_TAG])["container_config"]["resources"]
     assert resources == {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
     monkeypatch.setenv("SGROUTE_RUN_MEMORY_LIMIT", "8Gi")
     raised = json.loads(run_pod_tags()[K8S_CONFIG_TAG])["container_config"]["resources"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 
+from sgroute_resources.environment import current_env
+
 K8S_CONFIG_TAG = "dagster-k8s/config"
 DEFAULTS = {
     "SGROUTE_RUN_CPU_REQUEST": "500m",
@@ -34,5 +36,11 @@ def run_pod_resources() -> dict[str, dict[str, str]]:
 
 
 def run_pod_tags(resources: dict[str, dict[str, str]] | None = None) -> dict[str, str]:
-    """``{"dagster-k8s/config": "<json>"}`` with the container resources the K8sRunLauncher applies."""
+    """``{"dagster-k8s/config": "<json>"}`` with the container resources the K8sRunLauncher applies.
+
+    Only in the cloud environments (SGROUTE_ENV gcp or prod), where runs get pods: locally (`make dev`,
+    `sgroute plan`) nothing reads it, and a long JSON tag on every run buried the Runs list.
+    """
+    if current_env() == "local":
+        return {}
     return {K8S_CONFIG_TAG: json.dumps({"container_config": {"resources": resources or run_pod_resources()}})}
