@@ -9,11 +9,11 @@ from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.environment import secret_setting
 from sgroute_resources.gcs_io_manager import CheckedGCSPickleIOManager
 from sgroute_resources.gcs_stop_file_store import GCSStopFileStore
+from sgroute_resources.gcs_trip_log_store import GCSTripLogStore
 from sgroute_resources.onemap_geocoder import geocoder_for
 from sgroute_resources.onemap_travel_times import travel_times_for
 from sgroute_resources.solver_settings import RoutingSolver
 from sgroute_resources.travel_time_model_store import TravelTimeModelStore
-from sgroute_resources.trip_log_store import GCSTripLogStore
 
 
 class CloudConfigError(RuntimeError):

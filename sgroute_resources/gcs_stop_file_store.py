@@ -8,7 +8,7 @@ renamed as a set: publishing, quarantine and listing work by generations and pre
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -51,6 +51,12 @@ class GCSStopFileStore(StopFileStore):
     @cached_method
     def _bucket(self):
         return self.gcs.get_client().bucket(self.bucket)
+
+    def export_objects(self, partition_key: str) -> list[tuple[str, Callable[[], None]]]:
+        bucket = self._bucket()
+        prefix = f"{self.exports_prefix}{partition_key}/"
+        blobs = [b for b in bucket.client.list_blobs(bucket, prefix=prefix) if b.name.startswith(prefix)]
+        return [(f"gs://{self.bucket}/{b.name}", b.delete) for b in blobs]  # the emulator ignores some filters
 
     def describe(self) -> str:
         return f"gs://{self.bucket}/{self.inbox_prefix}"

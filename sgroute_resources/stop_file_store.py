@@ -61,7 +61,7 @@ class StopFileNotFound(LookupError):
 # Entries of the inbox that are never stop files, reported to ``on_ignored`` with the reason.
 IgnoredCallback = Callable[[str, str], None]
 INBOX_MIN_AGE_ENV = "SGROUTE_INBOX_MIN_AGE_S"
-DEFAULT_INBOX_MIN_AGE_S = 5.0
+DEFAULT_INBOX_MIN_AGE_S = 2.0  # a local copy or an Excel save is done in well under a second; raise for slow shares
 
 
 def inbox_min_age_s() -> float:
@@ -223,6 +223,10 @@ class StopFileStore(ConfigurableResource):
 
     @abstractmethod
     def describe(self) -> str: ...
+
+    @abstractmethod
+    def export_objects(self, partition_key: str) -> list[tuple[str, Callable[[], None]]]:
+        """(URI, how to delete it) for every published export object or folder of a partition (retention)."""
 
     def list_files(self) -> list[StoredFile]:
         return list(self.iter_files())
@@ -461,6 +465,12 @@ class LocalStopFileStore(StopFileStore):
         tmp.write_bytes(html)
         os.replace(tmp, target)  # concurrent runs each write a whole page; the last one stays
         return str(target.resolve())
+
+    def export_objects(self, partition_key: str) -> list[tuple[str, Callable[[], None]]]:
+        root = Path(self.exports_dir)
+        found = [root / partition_key] if (root / partition_key).exists() else []
+        found += sorted((root / ".staging").glob(f"{partition_key}.*"))  # what a crashed publish left
+        return [(p.resolve().as_uri(), lambda p=p: shutil.rmtree(p, ignore_errors=True)) for p in found]
 
     def browser_url(self, uri: str) -> str | None:
         if not self.exports_url:

@@ -9,7 +9,7 @@ import uuid
 
 import dagster as dg
 
-from sgroute_assets.cli.demo import wait_for_partition
+from sgroute_assets.cli.partition_runs import wait_for_partition
 
 
 def test_the_cli_waits_while_a_run_of_the_partition_is_in_flight() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -198,6 +199,8 @@ def test_a_tick_claims_files_by_listing_alone_and_the_run_reads_them(tmp_path, a
 
 
 def test_a_file_still_being_copied_is_taken_only_once_it_settles(tmp_path, app_db, monkeypatch, capfd):
+    """The tick that first sees a file looks again once the settle time has passed: a copy still going on then is
+    not taken; the next tick's two looks see it whole."""
     monkeypatch.setenv("SGROUTE_INBOX_MIN_AGE_S", "0.5")
     store = local_store(tmp_path)
     part = Path(store.inbox) / "week 9.csv"
@@ -205,19 +208,24 @@ def test_a_file_still_being_copied_is_taken_only_once_it_settles(tmp_path, app_d
         with part.open("w") as copying:
             copying.write("stop_ref,lat,lon\nA1,1.30,103.85\n")
             copying.flush()
-            age(part, 60)  # a copy that stalled: its file looks an hour-old minute, yet more is coming
+            age(part, 60)  # a copy that stalled: its file looks a minute old, yet more is coming
+
+            def go_on() -> None:  # the copy goes on while the tick waits for its second look
+                for i in range(8):
+                    time.sleep(0.1)
+                    copying.write(f"B{i},1.31,103.86\n")
+                    copying.flush()
+
+            writer = threading.Thread(target=go_on)
+            writer.start()
             first = tick(instance, store, app_db)
-            assert first.run_requests == []  # one look is never enough
-            time.sleep(0.6)
-            copying.write("A2,1.31,103.86\n")  # the copy goes on
-            copying.flush()
-            second = tick(instance, store, app_db, first.cursor)
-            assert second.run_requests == []  # changed since the first look
-        time.sleep(0.6)  # unchanged across two looks the minimum age apart
-        third = tick(instance, store, app_db, second.cursor)
-        (request,) = third.run_requests
+            writer.join()
+            assert first.run_requests == []  # changed between the two looks
+        started = time.monotonic()
+        (request,) = tick(instance, store, app_db, first.cursor).run_requests
+        assert time.monotonic() - started >= 0.5  # its own second look, the settle time after the first
         run = read_partition(instance, store, app_db, request.partition_key, request.tags)
-        assert run.success and len(run.asset_value("stops")) == 2
+        assert run.success and len(run.asset_value("stops")) == 9
     assert capfd.readouterr().err.count("waiting for week 9.csv to finish copying") == 1
 
 
@@ -226,14 +234,27 @@ def test_a_file_dated_in_the_future_is_taken_after_two_looks_a_minimum_age_apart
     store = local_store(tmp_path)
     path = Path(store.inbox) / "skewed.csv"
     path.write_text(CSV.format(ref="A1"))
-    age(path, -3600)  # written by a machine whose clock is an hour ahead
+    age(path, -3600)  # written by a machine whose clock is an hour ahead: its age says nothing
     with dg.instance_for_test() as instance:
-        first = tick(instance, store, app_db)
-        assert first.run_requests == []
-        assert tick(instance, store, app_db, first.cursor).run_requests == []  # too soon for a second look
-        time.sleep(0.6)
-        (request,) = tick(instance, store, app_db, first.cursor).run_requests
+        started = time.monotonic()
+        (request,) = tick(instance, store, app_db).run_requests
+        assert time.monotonic() - started >= 0.5
         assert request.partition_key == "skewed.csv"
+
+
+def test_a_settle_time_longer_than_a_tick_is_left_to_later_ticks(tmp_path, app_db, monkeypatch):
+    monkeypatch.setenv("SGROUTE_INBOX_MIN_AGE_S", "30")  # a slow network share
+    store = local_store(tmp_path)
+    (Path(store.inbox) / "share.csv").write_text(CSV.format(ref="A1"))
+    with dg.instance_for_test() as instance:
+        started = time.monotonic()
+        first = tick(instance, store, app_db)
+        assert first.run_requests == [] and time.monotonic() - started < 5  # the tick does not sleep 30 s
+        assert tick(instance, store, app_db, first.cursor).run_requests == []  # too soon for the second look
+        monkeypatch.setenv("SGROUTE_INBOX_MIN_AGE_S", "0.2")  # as if 30 s had passed since the first look
+        time.sleep(0.3)
+        (request,) = tick(instance, store, app_db, first.cursor).run_requests
+        assert request.partition_key == "share.csv"
 
 
 def test_bucket_objects_are_complete_when_listed(gcs_bucket, app_db, monkeypatch):

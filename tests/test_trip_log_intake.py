@@ -10,8 +10,9 @@ import pytest
 from sgroute_assets.travel_time import model_assets as tm
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.app_tables import ObservedTravelTime
+from sgroute_resources.gcs_trip_log_store import GCSTripLogStore
 from sgroute_resources.travel_time_model_store import TravelTimeModelStore
-from sgroute_resources.trip_log_store import GCSTripLogStore, LocalTripLogStore, TripLogTooLarge
+from sgroute_resources.trip_log_store import LocalTripLogStore, TripLogTooLarge
 
 ALL_ASSETS = tm.TRAVEL_TIME_MODEL_ASSETS + tm.TRAVEL_TIME_MODEL_CHECKS
 

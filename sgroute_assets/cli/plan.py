@@ -111,10 +111,12 @@ def _plan(args: argparse.Namespace, source: Path) -> int:
 
     import dagster as dg
 
-    from sgroute_assets.cli.demo import describe, run_partition, run_sensor_and_jobs
+    from sgroute_assets.cli.demo import describe, run_sensor_and_jobs
+    from sgroute_assets.cli.partition_runs import run_partition
     from sgroute_assets.definitions import defs
     from sgroute_assets.stop_intake.assets import SOURCE_NAME_TAG
     from sgroute_assets.stop_intake.claimed_file import VERSION_TAG
+    from sgroute_assets.stop_intake.stop_file_sensor import version_run_key
     from sgroute_resources.partition_key_map import assign_keys
 
     store = defs.resources["stop_file_store"]
@@ -127,14 +129,18 @@ def _plan(args: argparse.Namespace, source: Path) -> int:
         # The key the sensor will use: the stored one for this name, or a new one no other file holds.
         with defs.resources["app_db"].session() as session:
             key = assign_keys(session, [source.name], instance.get_dynamic_partitions("stop_files"))[source.name]
-        outcomes = run_sensor_and_jobs(defs, instance, _run_config(args), partition_keys={key})
+        settings = _run_config(args)
+        outcomes = run_sensor_and_jobs(defs, instance, settings, partition_keys={key}, reuse_earlier=not settings)
         if not outcomes and target.exists() and key in instance.get_dynamic_partitions("stop_files"):
-            # The sensor already took this version of the file: plan it again with these settings, as asked.
+            # The sensor already took this version of the file. With new settings: plan it again, as asked.
+            # Without: report the plan of the run that planned this version (the daemon's), if it succeeded.
             stored = store.stat(source.name)
             tags = {SOURCE_NAME_TAG: source.name, "sgroute/source": stored.uri if stored else str(target)}
+            run_key = None
             if stored is not None:
                 tags[VERSION_TAG] = stored.version
-            outcomes = [run_partition(defs, instance, key, tags, _run_config(args))]
+                run_key = version_run_key(key, stored.version)
+            outcomes = [run_partition(defs, instance, key, tags, settings, run_key, reuse_earlier=not settings)]
     reports = store.quarantine_reports(source.name)
     unreadable = not target.exists() and reports
     if not outcomes or (unreadable and not outcomes[0].success):

@@ -12,10 +12,8 @@ works as long as its stop file is still in the inbox: it rebuilds everything.
 import datetime as dt
 import json
 import os
-import shutil
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -26,8 +24,7 @@ from sgroute_assets.route_planning.export_index import refresh_export_index
 from sgroute_assets.route_planning.jobs import ROUTE_PLANNING_ASSETS
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.app_tables import StopFile
-from sgroute_resources.gcs_stop_file_store import GCSStopFileStore
-from sgroute_resources.stop_file_store import LocalStopFileStore, StopFileStore
+from sgroute_resources.stop_file_store import StopFileStore
 
 RETENTION_DAYS_ENV = "SGROUTE_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 90.0
@@ -94,22 +91,6 @@ def _aware(stamp: dt.datetime) -> dt.datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
 
 
-def export_objects(store: StopFileStore, partition_key: str) -> list[tuple[str, Any]]:
-    """(URI, how to delete it) for every published export object or folder of a partition."""
-    if isinstance(store, LocalStopFileStore):
-        root = Path(store.exports_dir)
-        found = [root / partition_key] if (root / partition_key).exists() else []
-        found += sorted((root / ".staging").glob(f"{partition_key}.*"))  # what a crashed publish left
-        return [(p.resolve().as_uri(), lambda p=p: shutil.rmtree(p, ignore_errors=True)) for p in found]
-    if isinstance(store, GCSStopFileStore):
-        bucket = store._bucket()
-        prefix = f"{store.exports_prefix}{partition_key}/"
-        blobs = list(bucket.client.list_blobs(bucket, prefix=prefix))
-        blobs = [b for b in blobs if b.name.startswith(prefix)]  # the emulator ignores some list filters
-        return [(f"gs://{store.bucket}/{b.name}", b.delete) for b in blobs]
-    raise TypeError(f"retention cannot list the exports of a {type(store).__name__}")
-
-
 def stored_values(io_manager: Any, partition_key: str, asset_names: tuple[str, ...]) -> list[tuple[str, Any]] | None:
     """(path, how to delete it) of each route asset's stored value for the partition; None if not a path store.
 
@@ -147,7 +128,7 @@ def remove_expired(
         if key in in_flight:
             report.skipped_in_flight.append(key)
             continue
-        objects = export_objects(store, key)
+        objects = store.export_objects(key)
         values = stored_values(io_manager, key, asset_names)
         if values is None:
             report.kept_unsupported.append(key)
