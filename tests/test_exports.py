@@ -37,6 +37,7 @@ PLAN_FILES = (
     "route_map.html",
     "plan.html",
     "driver_pack.pdf",
+    "validation_issues.csv",  # published with the plan, with its columns (issue 23)
 )
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BOM = b"\xef\xbb\xbf"
