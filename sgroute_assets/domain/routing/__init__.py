@@ -13,6 +13,7 @@ from .instance import ObjectiveWeights
 from .leg_verification import ExactLeg, LegAnswers, Pair, model_only, verify_plan
 from .plan import plan_routes, solve_instance
 from .plan_types import Route, RoutePlan, clock
+from .progress import PROGRESS_MARK, DayProgress, parse_progress_file
 from .resequence import SequenceError, StopSequence, find_sequence, plan_with_sequence
 from .row_accounting import account_rows
 from .summary import (
@@ -32,6 +33,9 @@ from .summary import (
 from .vrplib_instance import VrplibError, best_known_cost, load_vrptw, plan_cost
 
 __all__ = [
+    "PROGRESS_MARK",
+    "DayProgress",
+    "parse_progress_file",
     "DEFAULT_TYPE_NAME",
     "DepotPoint",
     "ENGINES",
