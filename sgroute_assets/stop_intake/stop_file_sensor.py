@@ -191,8 +191,9 @@ def _sidecar_rerun(
 
 @dg.sensor(
     job=route_planning_job,
-    # Every 2 s: a dropped file is seen within 2 s and, its second look taken in the same tick, claimed
-    # SGROUTE_INBOX_MIN_AGE_S later. A tick only lists (0.04-0.16 s over 215 files of 20 MB).
+    # As often as the daemon allows (its sensor loop turns every 5 s): a dropped file is seen at the next turn
+    # and, its second look taken in the same tick, claimed SGROUTE_INBOX_MIN_AGE_S later. A tick only lists
+    # (0.04-0.16 s over 215 files of 20 MB).
     minimum_interval_seconds=2,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Adds a stop_files partition per new stop file and requests its run (lists, never reads files).",
