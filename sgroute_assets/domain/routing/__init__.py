@@ -4,6 +4,7 @@ verification on road legs and the accounting of every row.
 
 What other rooms, the assets, resources and CLI may use; everything else is the room's own."""
 
+from .day_state import DayState, VanState, day_state
 from .engines.ortools_engine import FIRST_SOLUTION_STRATEGIES
 from .engines.search import ENGINES, Progress, SolverSettings
 from .feasibility import InfeasiblePlanError
@@ -33,6 +34,9 @@ from .summary import (
 from .vrplib_instance import VrplibError, best_known_cost, load_vrptw, plan_cost
 
 __all__ = [
+    "DayState",
+    "VanState",
+    "day_state",
     "PROGRESS_MARK",
     "DayProgress",
     "parse_progress_file",
