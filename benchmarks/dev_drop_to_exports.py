@@ -7,7 +7,8 @@ demo file, and polls for manifest.json. Issue 11 asks for at most 25 s on this k
 Run: .venv/bin/python benchmarks/dev_drop_to_exports.py
 
 Issue 23 asks for at most 15 s (median of 5, quiet machine). Measured 2026-12-07 on the shared 2-core machine
-(load about 0.7, nothing else running), 5 runs: 13.5, 14.5, 14.8, 15.3, 16.0 s, median 14.8 s. Where it goes
+(load about 0.7, nothing else running), 5 runs: 13.5, 14.5, 14.8, 15.3, 16.0 s, median 14.8 s; again on the
+stop's last commit (load 0.2): 12.8, 13.5, 13.5, 13.5, 15.3 s, median 13.5 s. Where it goes
 (run 3): claimed by the sensor +6.0 s (a tick every 5 s, the daemon's loop, then two looks 2 s apart in that
 tick), run started +11.7 (the queue looks every second; the run worker's imports take most of the 5 s),
 exports +15.8. Before: 29.5 s (two looks a tick apart with a 5 s settle time, the queue every 5 s, a 1.3 s
