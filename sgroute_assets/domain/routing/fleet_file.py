@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..stops import StopFileError, is_null_text, parse_clock, parse_float, read_stop_file
+from ..stops import StopFileError, is_null_text, parse_clock, parse_float, read_stop_file, sidecar_columns
 from .fleet import FleetError, VehicleBreak, VehicleType
 
 FLEET_MARK = ".fleet"
@@ -118,13 +118,8 @@ def parse_fleet_file(name: str, data: bytes, default: VehicleType) -> FleetFile:
     except StopFileError as exc:
         out.issues.append(f"{name}: {exc.message}")
         return out
-    columns = {h.strip().lower(): i for i, h in enumerate(table.header)}
-    unknown = [h for h in columns if h and h not in COLUMNS]
-    if unknown:
-        out.issues.append(f"{name}: unknown columns {', '.join(unknown)} (expected {', '.join(COLUMNS)})")
-    for required in ("name", "count"):
-        if required not in columns:
-            out.issues.append(f"{name}: the header has no {required} column")
+    columns, header_problems = sidecar_columns(name, table, COLUMNS, ("name", "count"))
+    out.issues += header_problems
     if out.issues:
         return out
 

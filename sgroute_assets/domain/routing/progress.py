@@ -37,9 +37,11 @@ from ..stops import (
     parse_clock,
     parse_float,
     read_stop_file,
+    row_place,
+    sidecar_columns,
 )
 from .fleet import Fleet
-from .resequence import VehicleSlot, resolve_vehicle, vehicle_slots
+from .resequence import VehicleSlot, fleet_hint, resolve_vehicle, vehicle_slots
 
 PROGRESS_MARK = ".progress"
 DONE, FAILED, SKIPPED, OFF = "done", "failed", "skipped", "off"
@@ -106,19 +108,14 @@ def parse_progress_file(
         table = read_stop_file(name, data)
     except StopFileError as exc:
         return DayProgress(source=name, issues=[f"{name}: {exc.message}"])
-    columns = {h.strip().lower(): i for i, h in enumerate(table.header)}
-    issues = []
-    unknown = [h for h in columns if h and h not in COLUMNS]
-    if unknown:
-        issues.append(f"{name}: unknown columns {', '.join(unknown)} (expected {', '.join(COLUMNS)})")
-    issues += [f"{name}: the header has no {c} column" for c in REQUIRED if c not in columns]
+    columns, issues = sidecar_columns(name, table, COLUMNS, REQUIRED)
     if issues:
         return DayProgress(source=name, issues=issues)
     rows = []
     for raw in table.rows:
         if not any(c.strip() for c in raw.cells):
             continue
-        where = f"{name}, sheet {raw.sheet}, row {raw.row}" if raw.sheet else f"{name}, row {raw.row}"
+        where = row_place(name, raw)
         bad = [f"{where}, column {c}: {raw.problems[i]}" for c, i in columns.items() if i in raw.problems]
         if bad:
             issues += bad
@@ -223,8 +220,7 @@ def _vehicle(text: str, slots: list[VehicleSlot], bad) -> VehicleSlot | None:
         return None
     slot = resolve_vehicle(text, slots)
     if slot is None:
-        shown = ", ".join(s.label for s in slots[:12]) + (", ..." if len(slots) > 12 else "")
-        bad("vehicle", f"unknown vehicle '{text}' (the fleet has {shown})")
+        bad("vehicle", f"unknown vehicle '{text}' ({fleet_hint(slots)})")
     return slot
 
 

@@ -29,7 +29,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
-from ..stops import SidecarSource, Stop, StopFileError, find_sidecar, is_null_text, parse_float, read_stop_file
+from ..stops import (
+    SidecarSource,
+    Stop,
+    StopFileError,
+    find_sidecar,
+    is_null_text,
+    parse_float,
+    read_stop_file,
+    row_place,
+    sidecar_columns,
+)
 from ..travel_times import TravelMatrix
 from .drop_reasons import DropReason, reason_alone
 from .engines.solve import ProgressCallback, SolverSettings
@@ -125,7 +135,8 @@ class _Entry:
     labels: dict[str, str]  # column -> "column vehicle" (file) or "stops[2]" (config)
 
 
-def _fleet_hint(slots: list[VehicleSlot]) -> str:
+def fleet_hint(slots: list[VehicleSlot]) -> str:
+    """The fleet's vehicles as an unknown-vehicle problem lists them (the first twelve)."""
     shown = ", ".join(s.label for s in slots[:12])
     return f"the fleet has {shown}{', ...' if len(slots) > 12 else ''}"
 
@@ -157,7 +168,7 @@ def _validate(
         else:
             slot = resolve_vehicle(e.vehicle, slots)
             if slot is None:
-                bad("vehicle", f"unknown vehicle '{e.vehicle}' ({_fleet_hint(slots)})")
+                bad("vehicle", f"unknown vehicle '{e.vehicle}' ({fleet_hint(slots)})")
         if not e.stop_ref:
             bad("stop_ref", "is required")
         elif e.stop_ref in not_routable:
@@ -224,14 +235,7 @@ def parse_sequence_file(
         table = read_stop_file(name, data)
     except StopFileError as exc:
         return StopSequence(source=name, issues=[f"{name}: {exc.message}"])
-    columns = {h.strip().lower(): i for i, h in enumerate(table.header)}
-    issues = []
-    unknown = [h for h in columns if h and h not in COLUMNS]
-    if unknown:
-        issues.append(f"{name}: unknown columns {', '.join(unknown)} (expected {', '.join(COLUMNS)})")
-    for required in COLUMNS:
-        if required not in columns:
-            issues.append(f"{name}: the header has no {required} column")
+    columns, issues = sidecar_columns(name, table, COLUMNS, COLUMNS)
     if issues:
         return StopSequence(source=name, issues=issues)
 
@@ -246,7 +250,7 @@ def parse_sequence_file(
     for raw in table.rows:
         if not any(c.strip() for c in raw.cells):
             continue
-        where = f"{name}, sheet {raw.sheet}, row {raw.row}" if raw.sheet else f"{name}, row {raw.row}"
+        where = row_place(name, raw)
         bad_cells = [f"{where}, column {c}: {raw.problems[columns[c]]}" for c in COLUMNS if columns[c] in raw.problems]
         if bad_cells:
             unreadable += bad_cells

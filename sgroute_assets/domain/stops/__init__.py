@@ -20,6 +20,7 @@ from .overrides import (
 from .partition_keys import partition_key_for, unique_partition_key
 from .reader import MAX_FILE_BYTES, RawRow, RawTable, StopFileError, read_stop_file, suffix_of
 from .schema import SG_LAT_MAX, SG_LAT_MIN, SG_LON_MAX, SG_LON_MIN, Issue, Stop, ValidationReport, format_clock
+from .sidecar_table import row_place, sidecar_columns
 from .validation import (
     MAX_STOPS_ENV,
     is_null_text,
@@ -67,6 +68,8 @@ __all__ = [
     "parse_overrides",
     "partition_key_for",
     "read_stop_file",
+    "row_place",
+    "sidecar_columns",
     "sidecar_kind",
     "stop_file_names_for",
     "suffix_of",
