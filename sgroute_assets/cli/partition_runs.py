@@ -146,7 +146,7 @@ def stored_outcome(
 
 def failure_text(events) -> str:
     """The plain reasons of a failed run: each failed step's message without Dagster's class path, and each
-    failed check's description; Dagster's generic "blocking asset check failed" only when nothing else is said."""
+    failed check's description (the same sentence twice is said once)."""
     messages: list[str] = []
     for event in events:
         if event.event_type_value == "STEP_FAILURE":
@@ -155,8 +155,7 @@ def failure_text(events) -> str:
             evaluation = event.event_specific_data  # the AssetCheckEvaluation itself
             if evaluation is not None and not evaluation.passed:
                 messages.append(evaluation.description or f"check {evaluation.check_name} failed")
-    plain = [m for m in messages if m and "blocking asset check" not in m.lower()]
-    return " | ".join(dict.fromkeys(plain or [m for m in messages if m])) or "run failed"
+    return " | ".join(dict.fromkeys(m for m in messages if m)) or "run failed"
 
 
 def _value(read):

@@ -12,7 +12,6 @@ import sys
 from dataclasses import asdict, dataclass
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
 from dagster._utils.error import SerializableErrorInfo
 from sqlalchemy import select
 
@@ -70,32 +69,14 @@ def plain_reason(error: SerializableErrorInfo | None, fallback: str) -> tuple[st
     return (message or fallback or inner.cls_name or "failed")[:MAX_REASON_CHARS], inner.cls_name
 
 
-def failed_check_reasons(instance: dg.DagsterInstance, run_id: str) -> list[str]:
-    """``check <name> failed: <its description>`` for each failed asset check of the run, in order.
-
-    A failed blocking check fails its step with Dagster's generic "blocking asset check failed"; the check's
-    own description (say, why no stop of the file is valid) is what an operator needs.
-    """
-    records = instance.get_records_for_run(run_id=run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
-    reasons = []
-    for record in records:
-        evaluation = record.event_log_entry.dagster_event.event_specific_data
-        if evaluation is not None and not evaluation.passed:
-            text = (evaluation.description or "").strip() or "no description"
-            reasons.append(f"check {evaluation.check_name} failed: {text}")
-    return reasons
-
-
 def describe_failure(context: dg.RunFailureSensorContext) -> RunFailure:
     run = context.dagster_run
     steps = context.get_step_failure_events()
     if steps:
         first = steps[0]
         error = getattr(first.event_specific_data, "error", None)
+        # Every refusal is a dg.Failure with its plain sentence (no blocking checks: has_valid_stops is not).
         reason, error_type = plain_reason(error, first.message or "")
-        if error_type == "DagsterAssetCheckFailedError":
-            checks = failed_check_reasons(context.instance, run.run_id)
-            reason = "; ".join(checks)[:MAX_REASON_CHARS] if checks else reason
         step_key = first.step_key
     else:  # the run failed outside any step: max runtime exceeded, run worker lost, launch failure...
         data = context.failure_event.event_specific_data
