@@ -179,7 +179,6 @@ def validated_stops(
     except ValueError as exc:
         raise dg.Failure(description=str(exc)) from None
     report = validate_table(frame_to_table(stops))
-    report.source_version = stops.attrs.get("generation") or stops.attrs.get("content_hash")
     report.source_uri = stops.attrs.get("source_uri")
     report.content_hash = stops.attrs.get("content_hash")
     report.generation = stops.attrs.get("generation")

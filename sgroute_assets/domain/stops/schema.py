@@ -114,7 +114,6 @@ class ValidationReport:
     file: str
     rows: list[RowResult]
     file_errors: list[Issue] = field(default_factory=list)
-    source_version: str | None = None  # the stop file's generation or content hash, set by the asset
     # Where the file was read from, set by the asset and stored with the plan that used it.
     source_uri: str | None = None
     content_hash: str | None = None
@@ -122,6 +121,11 @@ class ValidationReport:
     # Reading notes that concern no one row: a title row skipped, a sheet not read, a hidden sheet read.
     file_warnings: list[Issue] = field(default_factory=list)
     max_stops: int | None = None  # the stop limit the run applied (SGROUTE_MAX_STOPS or its run config)
+
+    @property
+    def source_version(self) -> str | None:
+        """The stop file version planned from: its object generation in a bucket, else its content hash."""
+        return self.generation or self.content_hash
 
     @property
     def warnings(self) -> list[Issue]:
