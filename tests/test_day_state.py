@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sgroute_assets.domain.routing import RoutePlan, day_state, parse_progress_file
+from sgroute_assets.domain.routing import RoutePlan, day_state, parse_progress_file, revision_of
 from sgroute_assets.domain.routing.day_state import DEPOT, LAST_STOP, POSITION
 from sgroute_assets.domain.routing.resequence import vehicle_slots
 from sgroute_assets.domain.stops import format_clock
@@ -38,7 +38,7 @@ def test_the_day_at_as_of_from_the_plan_and_its_progress(small_plan: RoutePlan) 
     progress = parse_progress_file("day.progress.csv", text.encode(), small_plan.fleet, refs, as_of)
     assert progress.usable, progress.issues
 
-    day = day_state(small_plan, progress, stops)
+    day = day_state(small_plan.fleet, revision_of(small_plan), progress, stops)
 
     v1, v2, v3 = day.van("V01"), day.van("V02"), day.van("V03")
     assert [h.stop_ref for h in v1.history] == [first.stop.stop_ref, second.stop.stop_ref, borrowed.stop.stop_ref]
@@ -62,7 +62,7 @@ def test_a_van_with_no_news_starts_from_its_depot_and_an_off_van_is_marked(small
     slots = vehicle_slots(small_plan.fleet)
     text = f"vehicle,status,time,as_of\n{slots[-1].name},off,10:15,11:00\n"
     progress = parse_progress_file("p.csv", text.encode(), small_plan.fleet, [s.stop_ref for s in stops])
-    day = day_state(small_plan, progress, stops)
+    day = day_state(small_plan.fleet, revision_of(small_plan), progress, stops)
     quiet = day.van("V01")
     assert quiet.continues_from_kind == DEPOT and quiet.free_at_min == 11 * 60
     assert (quiet.continues_from.lat, quiet.continues_from.lon) == (
@@ -78,4 +78,4 @@ def test_a_picture_with_problems_is_refused(small_plan: RoutePlan) -> None:
         "p.csv", b"vehicle,stop_ref,status,time\nVan 99,X,done,10:00\n", small_plan.fleet, []
     )
     with pytest.raises(ValueError, match="p.csv has problems"):
-        day_state(small_plan, progress, [])
+        day_state(small_plan.fleet, revision_of(small_plan), progress, [])

@@ -13,9 +13,11 @@ from .fleet_file import FLEET_MARK, parse_fleet_file
 from .instance import ObjectiveWeights
 from .leg_verification import ExactLeg, LegAnswers, Pair, model_only, verify_plan
 from .plan import plan_routes, solve_instance
-from .plan_types import Route, RoutePlan, clock
+from .plan_types import ReplanSummary, Route, RoutePlan, clock
 from .progress import PROGRESS_MARK, DayProgress, parse_progress_file
+from .replan import MODES, ReplanOptions, replan_day, van_points
 from .resequence import SequenceError, StopSequence, find_sequence, plan_with_sequence
+from .revisions import Revision, StopChange, changed_vehicles, plan_changes, revision_of
 from .row_accounting import account_rows
 from .summary import (
     accounting_text,
@@ -40,6 +42,16 @@ __all__ = [
     "PROGRESS_MARK",
     "DayProgress",
     "parse_progress_file",
+    "MODES",
+    "ReplanOptions",
+    "ReplanSummary",
+    "Revision",
+    "StopChange",
+    "changed_vehicles",
+    "plan_changes",
+    "replan_day",
+    "revision_of",
+    "van_points",
     "DEFAULT_TYPE_NAME",
     "DepotPoint",
     "ENGINES",

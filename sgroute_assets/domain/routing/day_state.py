@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..stops import Stop, format_clock
-from .fleet import DepotPoint
-from .plan_types import RoutePlan
-from .progress import FAILED, DayProgress, VisitReport
+from .fleet import DepotPoint, Fleet
+from .progress import DONE, FAILED, DayProgress, VisitReport
 from .resequence import VehicleSlot, vehicle_slots
+from .revisions import Revision
 
 POSITION, LAST_STOP, DEPOT = "reported position", "last reported stop", "start depot"
 
@@ -57,28 +57,31 @@ class DayState:
         return {h.stop_ref for v in self.vans for h in v.history}
 
 
-def day_state(plan: RoutePlan, progress: DayProgress, stops: list[Stop]) -> DayState:
-    """The day at ``progress.as_of_min`` for ``plan``'s fleet; ``stops`` are the stop file's located stops now
-    (a re-upload may have added some). ``progress`` must be usable (checked against the same fleet)."""
+def day_state(fleet: Fleet, previous: Revision, progress: DayProgress, stops: list[Stop]) -> DayState:
+    """The day at ``progress.as_of_min`` for ``fleet`` after revision ``previous``; ``stops`` are the stop file's
+    located stops now (a re-upload may have added some). ``progress`` must be usable (checked against the same
+    fleet). A visit an earlier revision already holds as done stays history even when the latest progress file
+    no longer lists it: the file is a picture, and a delivery does not come undone."""
     if not progress.usable or progress.as_of_min is None:
         raise ValueError(f"{progress.source} has problems and cannot be used: " + "; ".join(progress.issues[:5]))
     as_of = progress.as_of_min
     by_ref = {s.stop_ref: s for s in stops}
-    for route in plan.routes:
-        for visit in route.visits:
-            by_ref.setdefault(visit.stop.stop_ref, visit.stop)
+    slots = vehicle_slots(fleet)
     history = progress.history()
+    reported = {h.stop_ref for h in history} | {v.stop_ref for v in progress.visits}
+    for p in previous.stops.values():
+        if p.status == DONE and p.stop_ref not in reported and 1 <= p.vehicle <= len(slots):
+            where = f"revision {previous.number}"
+            history.append(VisitReport(slots[p.vehicle - 1], p.stop_ref, DONE, p.eta_s // 60, where))
+    history.sort(key=lambda v: (v.slot.number, v.time_min or 0))
     closed = {h.stop_ref for h in history}
-    planned = {r.vehicle: r for r in plan.routes}
     vans = []
-    for slot in vehicle_slots(plan.fleet):
+    for slot in slots:
         mine = tuple(h for h in history if h.slot == slot)
-        route = planned.get(slot.number)
-        type_name = plan.fleet.vehicle_types[slot.type_index].name
-        depot = plan.start_point(route) if route is not None else plan.fleet.start_point(type_name)
-        where, kind, free_at = depot, DEPOT, as_of
+        type_name = fleet.vehicle_types[slot.type_index].name
+        where, kind, free_at = fleet.start_point(type_name), DEPOT, as_of
         last = mine[-1] if mine else None
-        if last is not None:
+        if last is not None and last.stop_ref in by_ref:
             stop = by_ref[last.stop_ref]
             where, kind = DepotPoint(f"{stop.stop_ref} (last reported)", stop.lat, stop.lon), LAST_STOP
             free_at = max(as_of, (last.time_min or 0) + (stop.service_time_min or 0))
@@ -86,7 +89,7 @@ def day_state(plan: RoutePlan, progress: DayProgress, stops: list[Stop]) -> DayS
         if position is not None and (last is None or position.time_min >= (last.time_min or 0)):
             where = DepotPoint(f"{slot.name} at {format_clock(position.time_min)}", position.lat, position.lon)
             kind, free_at = POSITION, max(as_of, position.time_min)
-        board = tuple(v.stop.stop_ref for v in route.visits if v.stop.stop_ref not in closed) if route else ()
+        board = tuple(ref for ref in previous.on_vehicle(slot.number) if ref not in closed and ref in by_ref)
         vans.append(VanState(slot, mine, where, kind, free_at, board, progress.off.get(slot.number)))
     on_board = {ref for v in vans for ref in v.on_board}
     unassigned = [ref for ref in by_ref if ref not in on_board and ref not in closed]

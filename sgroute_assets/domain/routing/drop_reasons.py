@@ -21,6 +21,7 @@ SHIFT_LENGTH = "shift_length"
 UNREACHABLE_REASON = "unreachable"
 SOLVER_LIMIT = "solver_time_limit"
 DRIVER_BREAK = "driver_break"
+VAN_BOUND = "van_bound"  # loaded on a van that cannot reach it (a re-plan during the day keeps loads on vans)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,10 @@ def _clock(seconds: int) -> str:
 
 def reason_alone(inst: VrptwInstance, node: int) -> DropReason | None:
     """A reason that holds whatever the other stops do, or None if an empty vehicle of some type could serve it."""
-    reasons = [_reason_alone_for(inst, node, k) for k in range(len(inst.vehicle_types))]
+    types = [k for k in range(len(inst.vehicle_types)) if inst.allows(node, k)]
+    if not types:
+        return DropReason(VAN_BOUND, "no vehicle that may carry it is in service")
+    reasons = [_reason_alone_for(inst, node, k) for k in types]
     if any(r is None for r in reasons):
         return None
     # The most telling reason: one about the stop itself (road, load, window) before one about a break.
@@ -106,11 +110,14 @@ def explain_drop(
     types = route_types if route_types is not None else [0] * len(routes)
     for k, spec in enumerate(inst.vehicle_types):
         used = sum(1 for r, t in zip(routes, types, strict=True) if r and t == k)
-        if used < spec.count and _reason_alone_for(inst, node, k) is None:
+        if used < spec.count and inst.allows(node, k) and _reason_alone_for(inst, node, k) is None:
             return DropReason(
                 SOLVER_LIMIT,
                 "a free vehicle could serve this stop but the solver did not place it in time: raise the time limit",
             )
+    if any(not inst.allows(node, t) for t in types):  # only the routes that may take it count
+        kept = [(r, t) for r, t in zip(routes, types, strict=True) if inst.allows(node, t)]
+        routes, types = [r for r, _ in kept], [t for _, t in kept]
     caps = [inst.vehicle_types[t].capacity for t in types]
     loads = [sum(inst.demand[n] for n in r) for r in routes]
     if all(load + inst.demand[node] > cap for load, cap in zip(loads, caps, strict=True)):

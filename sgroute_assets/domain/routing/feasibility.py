@@ -69,6 +69,9 @@ def check_plan(inst: VrptwInstance, routes: list[ClaimedRoute], dropped: list[in
         if len(route.service_start) != len(route.visits):
             problems.append(f"{label}: {len(route.visits)} visits but {len(route.service_start)} times")
             continue
+        barred = [name[n] for n in route.visits if not inst.allows(n, route.vehicle_type)]
+        if barred:
+            problems.append(f"{label}: carries {', '.join(barred)}, which a {spec.name} may not serve")
         load = sum(inst.demand[n] for n in route.visits)
         if load > spec.capacity:
             problems.append(f"{label}: load {load} exceeds capacity {spec.capacity}")

@@ -58,6 +58,13 @@ class VrptwInstance:
     unit_scale: int = 1  # instance units per unit of the source (10 for DIMACS-scaled benchmarks)
     # Vehicle types' own start/end points: the last nodes, never visited, only left from or driven to.
     extra_depots: int = 0
+    # Stops only some vehicle types may serve (node -> their type indices); a stop not listed goes on any.
+    # A re-plan during the day binds what is already loaded to its van (each van its own type, replan.py).
+    allowed_types: dict[int, frozenset[int]] = field(default_factory=dict)
+
+    def allows(self, node: int, vehicle_type: int) -> bool:
+        allowed = self.allowed_types.get(node)
+        return allowed is None or vehicle_type in allowed
 
     @property
     def size(self) -> int:
@@ -150,18 +157,23 @@ class ObjectiveWeights:
 
 
 def instance_from_stops(
-    fleet: Fleet, stops: list[Stop], matrix: TravelMatrix, weights: ObjectiveWeights | None = None
+    fleet: Fleet,
+    stops: list[Stop],
+    matrix: TravelMatrix,
+    weights: ObjectiveWeights | None = None,
+    extra_points: tuple[str, ...] = (),
 ) -> VrptwInstance:
     """Seconds throughout; a stop without a window may be served any time in the shift.
 
     The matrix is node 0 the depot, nodes 1..n the stops, then (only when the fleet has them) the vehicle
-    types' own start/end points by their ``depot:<type>:start|end`` ids (``Fleet.depot_points``).
+    types' own start/end points by their ``depot:<type>:start|end`` ids (``Fleet.depot_points``), then
+    ``extra_points``: further places routes may start from (where vans are during a re-plan, replan.py).
     """
     n = len(stops) + 1
     if matrix.size < n:
         raise ValueError(f"matrix has {matrix.size} nodes for {len(stops)} stops plus a depot")
     extra = list(matrix.node_ids[n:])
-    wanted = [node_id for node_id, _ in fleet.depot_points()]
+    wanted = [node_id for node_id, _ in fleet.depot_points()] + list(extra_points)
     missing = [w for w in wanted if w not in extra]
     if missing or len(extra) != len(set(extra)) or not set(extra) <= set(wanted):
         raise FleetError(

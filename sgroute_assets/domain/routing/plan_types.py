@@ -29,6 +29,9 @@ class Visit:
     # (domain/routing/leg_verification.py), and OneMap's road polyline of the leg into this stop, if it sent one.
     eta_source: str = "model"
     road_geometry: str | None = None
+    # "done": delivered before a re-plan, timed as the driver reported and never moved again (replan.py);
+    # "planned": still ahead of the van.
+    status: str = "planned"
 
     @property
     def wait_s(self) -> int:
@@ -118,6 +121,36 @@ class UnplannedRow:
         return self.fields.get(name, "").strip()
 
 
+@dataclass(frozen=True)
+class ReplanSummary:
+    """What a re-plan during the day started from and did (domain/routing/replan.py), for ``sgroute replan
+    --json``, the route_plan page and the revision record."""
+
+    as_of_min: int
+    mode: str  # resequence | assign_new | free
+    progress_source: str  # the progress file's name (or config)
+    frozen: int  # done visits, kept as reported
+    kept_vehicle: int  # stops still ahead that stayed on the van of the previous revision
+    moved: int  # stops still ahead that changed van
+    new_served: int  # stops served now that no van carried in the previous revision
+    dropped: int
+    vans_off: tuple[str, ...] = ()
+    fingerprint: str = ""  # what the re-plan was made from: the same inputs make no new revision
+
+    def summary(self) -> dict:
+        return {
+            "as_of": format_clock(self.as_of_min),
+            "mode": self.mode,
+            "progress": self.progress_source,
+            "frozen": self.frozen,
+            "kept_vehicle": self.kept_vehicle,
+            "moved": self.moved,
+            "new_served": self.new_served,
+            "dropped": self.dropped,
+            "vans_off": list(self.vans_off),
+        }
+
+
 @dataclass
 class RoutePlan:
     fleet: Fleet
@@ -151,6 +184,13 @@ class RoutePlan:
     # The verification pass on OneMap's road times (domain/routing/leg_verification.py); None: none ran, every ETA
     # comes from the travel-time model.
     verification: PlanVerification | None = None
+    # The plan's place in its partition's day: revision 1 is the first plan, each re-plan one more
+    # (domain/routing/revisions.py); ``replan`` says what a re-plan during the day kept and moved, ``changes``
+    # every stop that moved since the previous revision (changes.csv).
+    revision: int = 1
+    revision_reason: str = "initial"
+    replan: ReplanSummary | None = None
+    changes: tuple = ()
 
     @property
     def eta_source(self) -> str:

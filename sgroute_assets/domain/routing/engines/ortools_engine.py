@@ -74,6 +74,10 @@ def solve_ortools(
         index = manager.NodeToIndex(k)
         time_dim.CumulVar(index).SetRange(int(inst.tw_open[node]), int(inst.tw_close[node]))
         routing.AddDisjunction([index], inst.node_penalty(node))
+        if node in inst.allowed_types:
+            allowed = [v for v, t in enumerate(vehicle_types) if inst.allows(node, t)]
+            # -1 is "not performed": the visit stays optional (SetAllowedVehiclesForIndex rejects a list here).
+            routing.VehicleVar(index).SetValues([-1, *allowed])
 
     solver = routing.solver()
     node_visit_transit = [int(service[manager.IndexToNode(i)]) for i in range(routing.Size())]

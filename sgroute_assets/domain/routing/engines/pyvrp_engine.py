@@ -60,10 +60,11 @@ def solve_pyvrp(
         depots[node] = m.add_depot(
             locations[k], tw_early=inst.shift_start, tw_late=inst.shift_end, name=inst.node_ids[node]
         )
-    for spec in inst.vehicle_types:
+    loads = allowed_type_loads(inst, nodes)
+    for k, spec in enumerate(inst.vehicle_types):
         m.add_vehicle_type(
             num_available=spec.count,
-            capacity=spec.capacity,
+            capacity=[spec.capacity, *loads.capacity(k)],
             start_depot=depots[spec.start_depot],
             end_depot=depots[spec.end_depot],
             fixed_cost=spec.fixed_cost,
@@ -77,7 +78,7 @@ def solve_pyvrp(
     for k, node in enumerate(nodes, start=1):
         m.add_client(
             locations[k],
-            delivery=int(inst.demand[node]),
+            delivery=[int(inst.demand[node]), *loads.delivery(node)],
             service_duration=int(inst.service[node]),
             tw_early=int(inst.tw_open[node]),
             tw_late=int(inst.tw_close[node]),
@@ -138,6 +139,54 @@ def solve_pyvrp(
         stop_reason=monitor.stop_reason,
         best_found_s=monitor.best_found_s(),
     )
+
+
+class AllowedTypeLoads:
+    """Which vehicle types may serve a stop, as extra load dimensions (PyVRP 0.14 has no allowed-vehicles rule).
+
+    A dimension that a stop loads by one is closed (capacity 0) to every type not allowed to serve it. A stop
+    bound to one type (a loaded parcel in a re-plan, replan.py) uses a binary code: for each bit b of the type
+    index there are two dimensions, (b, 0) and (b, 1); type k opens (b, bit b of k) and closes the other, and a
+    stop bound to k loads (b, bit b of k) for every b, so any other type differs in some bit and finds one of
+    the stop's dimensions closed. Fifty vans cost twelve dimensions, not fifty. A stop allowed several types
+    gets a dimension of its own set.
+    """
+
+    def __init__(self, inst: VrptwInstance, nodes: list[int]):
+        sets = {inst.allowed_types[n] for n in nodes if n in inst.allowed_types}
+        self.types = len(inst.vehicle_types)
+        self.bits = max(1, (self.types - 1).bit_length()) if any(len(s) == 1 for s in sets) else 0
+        self.groups = sorted((s for s in sets if len(s) != 1), key=sorted)
+        self.inst = inst
+        self.room = len(nodes)  # an open dimension holds every stop
+
+    @property
+    def dimensions(self) -> int:
+        return 2 * self.bits + len(self.groups)
+
+    def capacity(self, vehicle_type: int) -> list[int]:
+        out = []
+        for b in range(self.bits):
+            bit = (vehicle_type >> b) & 1
+            out += [self.room if bit == 0 else 0, self.room if bit == 1 else 0]
+        return out + [self.room if vehicle_type in g else 0 for g in self.groups]
+
+    def delivery(self, node: int) -> list[int]:
+        allowed = self.inst.allowed_types.get(node)
+        out = [0] * self.dimensions
+        if allowed is None:
+            return out
+        if len(allowed) == 1 and self.bits:
+            (k,) = allowed
+            for b in range(self.bits):
+                out[2 * b + ((k >> b) & 1)] = 1
+        elif allowed in self.groups:
+            out[2 * self.bits + self.groups.index(allowed)] = 1
+        return out
+
+
+def allowed_type_loads(inst: VrptwInstance, nodes: list[int]) -> AllowedTypeLoads:
+    return AllowedTypeLoads(inst, nodes)
 
 
 def _initial_solution(data, nodes: list[int], initial: InitialRoutes | None) -> Solution | None:
