@@ -298,3 +298,28 @@ class FailedRun(Base):
     error_type: Mapped[str | None] = mapped_column(String(255))
     failed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PlanRevisionRecord(Base):
+    """Every plan a partition has had in its day, numbered (issue 18): the morning plan is revision 1, each
+    re-plan (progress, urgent stops, a fleet change) one more. Kept for good beside the current plan's rows:
+    who carried which stop, where and when in each revision (``snapshot``, domain/routing/revisions.py), what
+    a re-plan kept and moved (``summary``) and the stops that changed since the revision before (``changes``).
+    Keyed by partition, not by the stop file row, so replacing the current plan never touches the history.
+    """
+
+    __tablename__ = "plan_revisions"
+    __table_args__ = (UniqueConstraint("partition_key", "revision", name="uq_plan_revisions_partition_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partition_key: Mapped[str] = mapped_column(String(200), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    plan_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    as_of_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    snapshot: Mapped[dict] = mapped_column(JSON)
+    summary: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    changes: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

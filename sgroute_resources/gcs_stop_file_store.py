@@ -20,6 +20,7 @@ from google.api_core.exceptions import NotFound, PreconditionFailed
 from sgroute_resources.stop_file_store import (
     EXPORT_INDEX,
     MANIFEST,
+    REVISION_PREFIX,
     IgnoredCallback,
     StopFileNotFound,
     StopFileStore,
@@ -166,11 +167,26 @@ class GCSStopFileStore(StopFileStore):
         version = f"{manifest.get('plan_id') or 'plan'}-{uuid.uuid4().hex[:8]}"
         base = f"{prefix}plans/{version}/"
         bucket = self._bucket()
+        written = {}
         for name, data in files.items():
+            # A revision's own copy (rev-02/...) lives beside the plan prefixes and is never cleaned with them.
+            where = prefix if name.startswith(REVISION_PREFIX) else base
             content_type = CONTENT_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
-            bucket.blob(base + name).upload_from_string(data, content_type=content_type)
-        written = {name: f"gs://{self.bucket}/{base}{name}" for name in files}
-        pointer = {**manifest, "files": sorted(files), "location": f"gs://{self.bucket}/{base}"}
+            bucket.blob(where + name).upload_from_string(data, content_type=content_type)
+            written[name] = f"gs://{self.bucket}/{where}{name}"
+        revisions = sorted(
+            {
+                b.name[len(prefix) :].split("/")[0]
+                for b in bucket.client.list_blobs(bucket, prefix=prefix + REVISION_PREFIX)
+                if b.name.startswith(prefix + REVISION_PREFIX)
+            }
+        )
+        pointer = {
+            **manifest,
+            "files": sorted(files),
+            "revisions": revisions,
+            "location": f"gs://{self.bucket}/{base}",
+        }
         body = json.dumps(pointer, indent=1, default=str)
         bucket.blob(base + MANIFEST).upload_from_string(body, content_type="application/json")
         bucket.blob(prefix + MANIFEST).upload_from_string(body, content_type="application/json")

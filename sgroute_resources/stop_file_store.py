@@ -130,6 +130,8 @@ def utc_tag(now: dt.datetime | None = None) -> str:
 
 # A partition's exports are published as a whole: manifest.json names the plan (id, data version) and every file.
 MANIFEST = "manifest.json"
+# Each plan revision's own copy of its exports, kept beside the current set: exports/<partition>/rev-02/...
+REVISION_PREFIX = "rev-"
 EXPORT_INDEX = "index.html"  # every published plan by day (domain/exports/day_index.py), at the exports' top
 # Written by validated_stops before a plan exists; carried into each newly published folder.
 CARRIED_EXPORTS = ("validation_report.json", "validation_issues.csv")
@@ -387,8 +389,15 @@ class LocalStopFileStore(StopFileStore):
             for name in CARRIED_EXPORTS:
                 if name not in files and (target / name).is_file():
                     shutil.copy2(target / name, staging / name)
+            # Earlier revisions' folders (rev-01/ ...) stay: hard links, so no byte is copied and the old set
+            # stays whole until the swap.
+            for folder in sorted(target.glob(f"{REVISION_PREFIX}*")) if target.exists() else []:
+                if folder.is_dir() and not (staging / folder.name).exists():
+                    shutil.copytree(folder, staging / folder.name, copy_function=os.link)
             listed = sorted({*files, *(n for n in CARRIED_EXPORTS if (staging / n).is_file())})
-            (staging / MANIFEST).write_text(json.dumps({**manifest, "files": listed}, indent=1, default=str))
+            revisions = sorted(p.name for p in staging.glob(f"{REVISION_PREFIX}*") if p.is_dir())
+            body = {**manifest, "files": listed, "revisions": revisions}
+            (staging / MANIFEST).write_text(json.dumps(body, indent=1, default=str))
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -33,7 +33,7 @@ from sgroute_resources.partition_records import replace_plan
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo"
 # The newest migration: `sgroute db upgrade` must end there (update this one line with each new revision).
-HEAD = "0006_unbounded_text"
+HEAD = "0007_plan_revisions"
 APP_TABLES = set(Base.metadata.tables)
 
 

@@ -38,6 +38,7 @@ PLAN_FILES = (
     "plan.html",
     "driver_pack.pdf",
     "validation_issues.csv",  # published with the plan, with its columns (issue 23)
+    "changes.csv",  # what moved since the previous revision (issue 18); a header only on revision 1
 )
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BOM = b"\xef\xbb\xbf"

@@ -16,7 +16,7 @@ from sgroute_assets.domain.routing import RoutePlan
 from sgroute_assets.partitions import stop_files
 from sgroute_assets.route_planning.export_index import refresh_export_index
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
-from sgroute_resources.stop_file_store import StopFileStore
+from sgroute_resources.stop_file_store import REVISION_PREFIX, StopFileStore
 
 EXPORTS_CHECK = "exports_match_plan"
 
@@ -41,6 +41,8 @@ def route_exports(
     manifest = {"partition": context.partition_key, **plan_info(route_plan)}
     try:
         files = render_exports(route_plan)
+        # The revision's own copy, kept when later revisions replace the current set (issue 18).
+        files |= {f"{REVISION_PREFIX}{route_plan.revision:02d}/{name}": data for name, data in list(files.items())}
         written = stop_file_store.publish_if_newest(context.partition_key, files, manifest)
     except Exception as exc:
         # The stack goes to the step log; the run page opens on what happened. The previous exports are intact.
@@ -74,6 +76,7 @@ def route_exports(
             "route_map": location(stop_file_store, written["route_map.png"]),
             "geojson": location(stop_file_store, written["routes.geojson"]),
             "manifest": location(stop_file_store, written["manifest.json"]),
+            "changes_csv": location(stop_file_store, written["changes.csv"]),
             "drivers": dg.MetadataValue.md(
                 " · ".join(
                     f"[{name.removeprefix('drivers/').removesuffix('.csv')}]({url})"

@@ -35,8 +35,16 @@ from sgroute_assets.partitions import plan_id_of, run_requested_at, stop_files
 from sgroute_assets.route_planning.exports_asset import mark_exports_stale
 from sgroute_assets.route_planning.plan_metadata import plan_metadata
 from sgroute_assets.route_planning.planning_config import FleetConfig, VehicleTypeConfig, clock_minutes
+from sgroute_assets.route_planning.replanning import (
+    find_progress,
+    fingerprint,
+    options_from_config,
+    replan_from_progress,
+    revision_reason,
+)
 from sgroute_resources.app_database import AppDatabase
 from sgroute_resources.partition_records import replace_plan
+from sgroute_resources.plan_revisions import latest_revision, number_revision, record_revision
 from sgroute_resources.solver_settings import RoutingSolver
 from sgroute_resources.stop_file_store import StopFileStore
 from sgroute_resources.travel_times import TravelTimes
@@ -246,6 +254,8 @@ def legs_check(plan: RoutePlan, verifies_legs: bool) -> dg.AssetCheckResult:
     """Whether every driven leg's time came from OneMap: a OneMap outage during verification leaves the model's
     times on some legs, which used to show only as "ETA source: model" on the page."""
     v = plan.verification
+    if plan.replan is not None and verifies_legs:
+        return replan_legs_check(verifies_legs)
     if v is None or not verifies_legs:
         passed, description = True, "OneMap is not configured here: ETAs come from the travel-time model by design"
     elif v.legs_onemap >= v.legs_driven:
@@ -264,10 +274,28 @@ def legs_check(plan: RoutePlan, verifies_legs: bool) -> dg.AssetCheckResult:
     )  # fmt: skip
 
 
+def replan_legs_check(verifies_legs: bool) -> dg.AssetCheckResult:
+    """A re-plan during the day is not re-timed on OneMap's roads (its history is as reported and its vans start
+    where they are; domain/routing/leg_verification.py re-times whole routes from the depot): say so."""
+    if not verifies_legs:
+        passed, description = True, "OneMap is not configured here: ETAs come from the travel-time model by design"
+    else:
+        passed = False
+        description = (
+            "a re-plan during the day times the stops ahead on the travel-time model (OneMap verifies morning "
+            "plans' legs): its ETAs are estimates"
+        )
+    return dg.AssetCheckResult(
+        check_name=LEGS_CHECK, passed=passed, severity=dg.AssetCheckSeverity.WARN, description=description
+    )
+
+
 @dg.asset(
     partitions_def=stop_files,
     group_name=GROUP,
     kinds={"pyvrp", "ortools"},
+    # A re-plan from a progress picture already planned makes no new revision: nothing is materialised.
+    output_required=False,
     check_specs=[
         dg.AssetCheckSpec(
             LEGS_CHECK,
@@ -313,8 +341,38 @@ def route_plan(
         raise dg.Failure(description=f"solver settings: {exc}") from None
     sequence = sequence_for_plan(config, fleet, validated_stops, geocoded_stops, stop_file_store)
     weights = objective_from_config(config)
+    with app_db.session() as session:
+        latest = latest_revision(session, context.partition_key)
+    progress = find_progress(stop_file_store, validated_stops, fleet, config)
+    if progress is not None and latest is None:
+        context.log.warning(f"{progress.name} is not used: the partition has no plan yet to lay it over")
+        progress = None
     try:
-        if sequence is not None:
+        if progress is not None:
+            assert latest is not None
+            digest = fingerprint(progress, validated_stops, fleet, config)
+            if digest == latest.fingerprint:
+                context.log.info(
+                    f"{progress.name} with these settings already made revision {latest.revision.number}: "
+                    "no new revision"
+                )
+                yield replan_legs_check(travel_times.verifies_legs)  # the same as that revision's
+                return
+            plan = replan_from_progress(
+                fleet,
+                located,
+                matrix,
+                latest.revision,
+                progress,
+                options_from_config(config, progress, digest),
+                travel_times,
+                settings,
+                weights,
+                progress_logger(context.log),
+                context.log,
+            )
+            plan = model_only(plan)  # history and van positions are not road legs to re-time (see replan.py)
+        elif sequence is not None:
             context.log.info(
                 f"fixed routes from {sequence.source}: " + ", ".join(f.slot.label for f in sequence.routes)
             )
@@ -336,9 +394,10 @@ def route_plan(
                 weights,
                 progress=progress_logger(context.log),
             )
-        fixed = {f.slot.number for f in sequence.routes} if sequence is not None else set()
-        with onemap_budget(context):
-            plan = verify_on_roads(plan, located, matrix, settings, weights, travel_times, fixed, context.log)
+        if progress is None:
+            fixed = {f.slot.number for f in sequence.routes} if sequence is not None else set()
+            with onemap_budget(context):
+                plan = verify_on_roads(plan, located, matrix, settings, weights, travel_times, fixed, context.log)
     except SequenceError as exc:
         raise dg.Failure(description="sequence problems:\n" + "\n".join(f"- {p}" for p in exc.problems[:50])) from None
     except FleetError as exc:
@@ -360,9 +419,13 @@ def route_plan(
         plan_id=plan_id_of(context.run_id),
         plan_date=travel_time_matrix.timing.plan_date if travel_time_matrix.timing else None,
     )
-    plan = replace(plan, requested_at=run_requested_at(context))
-    with app_db.session() as session:  # this run's stops, geocoding and plan, in one transaction
+    reason = revision_reason(plan, latest.revision if latest is not None else None, context.run.tags)
+    plan = replace(plan, requested_at=run_requested_at(context), revision_reason=reason)
+    with app_db.session() as session:  # this run's stops, geocoding, plan and revision, in one transaction
+        plan = number_revision(session, context.partition_key, plan)
         newer = replace_plan(session, context.partition_key, plan, validated_stops, geocoded_stops)
+        if newer is None:
+            record_revision(session, context.partition_key, plan)
     if newer is None:
         mark_exports_stale(context, plan.plan_id)
     else:

@@ -24,7 +24,9 @@ def plan_metadata(
 ) -> dict[str, Any]:
     """``fixed_routes`` (vehicle labels) and ``sequence_source`` say which routes kept a planner's order."""
     preview = map_png if map_png is not None else route_map_preview(plan)
-    metadata: dict[str, Any] = {
+    # A re-plan leads with what changed: the dispatcher's first question is which drivers to call.
+    metadata: dict[str, Any] = revision_metadata(plan)
+    metadata |= {
         "summary": dg.MetadataValue.md(plan_markdown(plan, map_png=preview)),
         "plan_id": plan.plan_id,
         "plan_date": plan.plan_date or "",
@@ -93,3 +95,48 @@ def violations_metadata(plan: RoutePlan) -> dict[str, Any]:
             ),
         ),
     }
+
+
+def revision_metadata(plan: RoutePlan) -> dict[str, Any]:
+    """Revision 2 onwards: its number and reason, the changes table first, what the re-plan kept and moved."""
+    if plan.revision <= 1 and not plan.changes:
+        return {"revision": plan.revision, "revision_reason": plan.revision_reason}
+    rows = [c.row() for c in plan.changes]
+    out: dict[str, Any] = {
+        "changes": dg.MetadataValue.md(changes_markdown(plan)),
+        "revision": plan.revision,
+        "revision_reason": plan.revision_reason,
+        "stops_changed": len(rows),
+    }
+    if plan.replan is not None:
+        out["replan"] = dg.MetadataValue.json(plan.replan.summary())
+    return out
+
+
+def changes_markdown(plan: RoutePlan, limit: int = 200) -> str:
+    """The changes since the previous revision as a table (the first ``limit``; changes.csv has them all)."""
+    head = f"**Revision {plan.revision}** ({md_text(plan.revision_reason)}): "
+    if not plan.changes:
+        return head + "no stop changed van, place or ETA by more than 5 minutes."
+    lines = [
+        head + f"{len(plan.changes)} stop(s) changed.",
+        "",
+        "| stop_ref | old van | new van | old # | new # | old ETA | new ETA | moved | why |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for change in plan.changes[:limit]:
+        r = change.row()
+        lines.append(
+            "| "
+            + " | ".join(
+                md_text(r[k])
+                for k in (
+                    "stop_ref", "old_vehicle", "new_vehicle", "old_position", "new_position", "old_eta", "new_eta",
+                    "eta_moved_min", "why",
+                )
+            )
+            + " |"
+        )  # fmt: skip
+    if len(plan.changes) > limit:
+        lines.append(f"\n... and {len(plan.changes) - limit} more in changes.csv")
+    return "\n".join(lines)

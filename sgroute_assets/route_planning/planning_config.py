@@ -146,3 +146,18 @@ class FleetConfig(dg.Config):
         default=_env("SGROUTE_VEHICLES_FIRST", "false").lower() in ("1", "true", "yes"),
         description="Use as few vehicles as possible first, then minimise cost (SGROUTE_VEHICLES_FIRST).",
     )
+    replan_mode: str = Field(
+        default=_env("SGROUTE_REPLAN_MODE", "assign_new"),
+        description="How a re-plan from the day's progress file may move stops: resequence (each stop keeps its "
+        "van), assign_new (loaded stops keep their van, new ones go anywhere) or free (before loading) "
+        "(SGROUTE_REPLAN_MODE).",
+    )
+    replan_at: str = Field(
+        default="",
+        description="When the progress picture was taken, HH:MM, if the progress file gives no as_of.",
+    )
+    retry_after_min: int | None = Field(
+        default=int(_env("SGROUTE_RETRY_AFTER_MIN", "-1")) if _env("SGROUTE_RETRY_AFTER_MIN", "") else None,
+        description="Retry a failed delivery this many minutes after the attempt, by the same van, when it still "
+        "fits; empty: failed visits are dropped as failed_attempt (SGROUTE_RETRY_AFTER_MIN).",
+    )

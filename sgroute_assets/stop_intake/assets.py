@@ -15,6 +15,7 @@ from sgroute_assets.domain.exports import validation_issues_csv
 from sgroute_assets.domain.markdown import md_table, md_text
 from sgroute_assets.domain.routing import validation_markdown
 from sgroute_assets.domain.stops import (
+    ADD_MARK,
     MAX_STOPS_ENV,
     GeocodedStops,
     Issue,
@@ -23,9 +24,11 @@ from sgroute_assets.domain.stops import (
     StopFileError,
     ValidationReport,
     apply_overrides,
+    find_sidecar,
     load_overrides,
     mark_manual,
     max_stops_per_file,
+    merge_added_rows,
     read_stop_file,
     too_many_stops,
     validate_table,
@@ -108,9 +111,16 @@ def stops(
         table = read_stop_file(found.name, data)
     except StopFileError as exc:
         raise dg.Failure(description=quarantine_unreadable(context, stop_file_store, found, exc.message)) from None
+    added = find_sidecar(stop_file_store, found.name, ADD_MARK)
+    if added is not None:  # urgent stops beside the file join it (domain/stops/added_stops.py)
+        try:
+            table = merge_added_rows(table, read_stop_file(*added))
+        except StopFileError as exc:
+            raise dg.Failure(description=f"{added[0]}: {exc.message}") from None
+        data += b"\0" + added[1]  # the add file is part of what this version of the partition is
     frame = table_to_frame(table)
     digest = content_hash(data)
-    version = found.generation or digest
+    version = (found.generation or digest) if added is None else f"{found.generation or 'file'}+{digest[:16]}"
     frame.attrs["source_uri"] = found.uri
     frame.attrs["content_hash"] = digest
     frame.attrs["generation"] = found.generation

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..routing import RoutePlan, plan_title
 from ._format import csv_bytes
+from .changes_csv import CHANGES_COLUMNS, change_notice, changes_csv
 from .colors import vehicle_color
 from .day_index import PublishedPlan, day_index_html
 from .driver_csv import driver_csvs
@@ -20,6 +21,9 @@ from .route_map_html import route_map_html
 from .validation_csv import VALIDATION_COLUMNS, plan_validation_csv, validation_issues_csv
 
 __all__ = [
+    "CHANGES_COLUMNS",
+    "change_notice",
+    "changes_csv",
     "VALIDATION_COLUMNS",
     "PublishedPlan",
     "csv_bytes",
@@ -54,6 +58,7 @@ def render_exports(plan: RoutePlan, *, title: str | None = None) -> dict[str, by
         "dropped_stops.csv": dropped_csv(plan),
         "unplanned_stops.csv": unplanned_csv(plan),
         "validation_issues.csv": plan_validation_csv(plan),
+        "changes.csv": changes_csv(plan),
         "routes.geojson": route_geojson_bytes(plan),
         "route_map.png": map_png,
         "route_map.html": route_map_html(plan, title=title),

@@ -16,6 +16,8 @@ Cell = str | int | float | None
 _FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r", "\n")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
+BOM = "\ufeff".encode()  # what csv_bytes starts every file with
+
 # Every export says which plan and which day it belongs to, so a sheet found in a van can be matched.
 PLAN_COLUMNS: tuple[str, ...] = ("plan_date", "depot", "shift", "plan_id", "data_version")
 

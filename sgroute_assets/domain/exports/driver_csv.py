@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from ..routing import DepotPoint, Route, RoutePlan, clock
-from ._format import PLAN_COLUMNS, Cell, coord, csv_bytes, extra_columns, hhmm, plan_values, text, warnings_text
+from ._format import (
+    BOM,
+    PLAN_COLUMNS,
+    Cell,
+    coord,
+    csv_bytes,
+    extra_columns,
+    hhmm,
+    plan_values,
+    text,
+    warnings_text,
+)
+from .changes_csv import change_notice
 
 DRIVER_COLUMNS: tuple[str, ...] = (
     "seq",
@@ -21,6 +33,7 @@ DRIVER_COLUMNS: tuple[str, ...] = (
     "warnings",
     "violations",  # what a planner-fixed order breaks here (domain/routing/resequence.py); blank on optimised routes
     "eta_source",  # onemap: every leg up to here timed by OneMap (domain/routing/leg_verification.py); model otherwise
+    "status",  # done: delivered before a re-plan, as reported (domain/routing/replan.py); planned: still ahead
     "demand",
     "service_time_min",
     "priority",
@@ -86,6 +99,7 @@ def driver_rows(plan: RoutePlan, route: Route, extras: list[str] | None = None) 
                 warnings_text(stop),
                 "; ".join(visit.violations),
                 visit.eta_source,
+                visit.status,
                 stop.demand,
                 stop.service_time_min,
                 stop.priority,
@@ -106,5 +120,9 @@ def driver_csvs(plan: RoutePlan) -> dict[str, bytes]:
     out = {}
     for route in plan.routes:
         extras = extra_columns(v.stop for v in route.visits)
-        out[route.vehicle_id] = csv_bytes((*DRIVER_COLUMNS, *extras), driver_rows(plan, route, extras))
+        data = csv_bytes((*DRIVER_COLUMNS, *extras), driver_rows(plan, route, extras))
+        notice = change_notice(plan, route.vehicle_name)
+        if notice is not None:  # a re-planned route says so on its first line, before the header
+            data = csv_bytes((notice,), []) + data.removeprefix(BOM)
+        out[route.vehicle_id] = data
     return out

@@ -41,6 +41,7 @@ from ..routing import (
     unplanned_address,
     vehicle_label,
 )
+from .changes_csv import change_notice
 from .colors import vehicle_color
 from .driver_csv import time_window
 from .pdf_fonts import pdf_fonts, pdf_text
@@ -304,9 +305,11 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
             ]
         )
     )
+    notice = change_notice(plan, route.vehicle_name)
     return [
         PageBreak(),
         _Bookmark(route.vehicle_id, f"Vehicle {route.vehicle_id}"),
+        *([Paragraph(f"<b>{pdf_text(notice)}</b>", sheet["BodyText"])] if notice else []),
         Paragraph(f"Vehicle {pdf_text(vehicle_label(route))}" + (f" · {pdf_text(day)}" if day else ""), heading),
         Paragraph(pdf_text(summary), sheet["BodyText"]),
         Paragraph(

@@ -113,6 +113,19 @@ def _unplanned_section(plan: RoutePlan) -> str:
     return f'<h2 id="unplanned">Not on a route ({len(unplanned)})</h2>{table}'
 
 
+def _changes_section(plan: RoutePlan) -> str:
+    """A re-plan's page opens with what changed since the previous revision (the dispatcher's calls to make)."""
+    if plan.revision <= 1:
+        return ""
+    head = f'<h2 id="changes">Revision {plan.revision}: {_e(plan.revision_reason)}</h2>'
+    if not plan.changes:
+        return head + "<p>No stop changed van, place or ETA by more than 5 minutes.</p>"
+    headers = ["stop_ref", "old van", "new van", "old #", "new #", "old ETA", "new ETA", "moved (min)", "why"]
+    rows = [list(c.row().values()) for c in plan.changes]
+    note = f'<p>{len(rows)} stop(s) changed; <a href="changes.csv">changes.csv</a> has them all.</p>'
+    return head + note + _table(headers, rows, numeric=("old #", "new #", "moved (min)"))
+
+
 def plan_page_html(plan: RoutePlan, *, title: str | None = None) -> str:
     """The page, with links relative to the plan's export folder (the files render_exports writes beside it)."""
     title = title or plan_title(plan)
@@ -142,6 +155,7 @@ def plan_page_html(plan: RoutePlan, *, title: str | None = None) -> str:
         f"<header><h1>{_e(title)}</h1><p>{_e(' · '.join(facts))}</p>",
         f"<p>{_e(day or 'no delivery day given')}</p></header><main>",
         f"<nav>{nav}</nav>",
+        _changes_section(plan),
         f'<p class="counts">{_e(accounting_text(plan))}</p>',
         f"<p>{_e(eta_source_text(plan))}</p>",
         f"<p>Fleet: {_e('; '.join(fleet_lines(plan)))}</p>",

@@ -157,6 +157,8 @@ def plan_info(plan: RoutePlan) -> dict[str, Any]:
         "shift": f"{format_clock(fleet.shift_start_min)}-{format_clock(fleet.shift_end_min)}",
         **plan.row_counts(),
         "vehicles_used": plan.vehicles_used,
+        "revision": plan.revision,
+        "revision_reason": plan.revision_reason,
     }
 
 

@@ -17,7 +17,7 @@ from .plan_types import ReplanSummary, Route, RoutePlan, clock
 from .progress import PROGRESS_MARK, DayProgress, parse_progress_file
 from .replan import MODES, ReplanOptions, replan_day, van_points
 from .resequence import SequenceError, StopSequence, find_sequence, plan_with_sequence
-from .revisions import Revision, StopChange, changed_vehicles, plan_changes, revision_of
+from .revisions import CHANGE_COLUMNS, Revision, StopChange, changed_vehicles, numbered, plan_changes, revision_of
 from .row_accounting import account_rows
 from .summary import (
     accounting_text,
@@ -46,6 +46,8 @@ __all__ = [
     "ReplanOptions",
     "ReplanSummary",
     "Revision",
+    "CHANGE_COLUMNS",
+    "numbered",
     "StopChange",
     "changed_vehicles",
     "plan_changes",

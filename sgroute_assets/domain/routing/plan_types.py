@@ -136,6 +136,7 @@ class ReplanSummary:
     dropped: int
     vans_off: tuple[str, ...] = ()
     fingerprint: str = ""  # what the re-plan was made from: the same inputs make no new revision
+    reasons: tuple[tuple[str, str], ...] = ()  # (stop_ref, why) for changes the re-plan itself explains
 
     def summary(self) -> dict:
         return {

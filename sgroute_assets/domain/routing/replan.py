@@ -265,6 +265,15 @@ def _summary(
                 kept += 1
             else:
                 moved += 1
+    reasons = {}
+    for van in off.values():
+        when = format_clock(van.off_at_min) if van.off_at_min is not None else "today"
+        reasons.update({ref: f"{van.slot.name} left service at {when}" for ref in van.on_board})
+    reasons.update({ref: "urgent stop: new since the previous revision" for ref in day.unassigned
+                    if ref not in previous.stops and ref not in previous.dropped})  # fmt: skip
+    reasons.update(
+        {h.stop_ref: f"retry after the failed attempt at {format_clock(h.time_min or 0)}" for h in day.failed}
+    )
     return ReplanSummary(
         as_of_min=day.as_of_min,
         mode=options.mode,
@@ -276,4 +285,5 @@ def _summary(
         dropped=len(plan.dropped),
         vans_off=tuple(v.slot.name for v in off.values()),
         fingerprint=options.fingerprint,
+        reasons=tuple(sorted(reasons.items())),
     )

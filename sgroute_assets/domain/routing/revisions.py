@@ -10,7 +10,7 @@ and the route_plan page all read it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ..stops import format_clock
 from .plan_types import RoutePlan
@@ -194,3 +194,14 @@ def plan_changes(old: Revision, new: Revision, why: dict[str, str] | None = None
 def changed_vehicles(changes: list[StopChange]) -> set[str]:
     """The vans whose drivers must hear of a change: every van a changed stop leaves or joins."""
     return {v for c in changes for v in (c.old_vehicle, c.new_vehicle) if v}
+
+
+def numbered(plan: RoutePlan, previous: Revision | None) -> RoutePlan:
+    """``plan`` as the revision after ``previous`` (revision 1 when there is none), with its changes since it;
+    a re-plan's own reasons (a van off, an urgent stop, a retry) say why where they apply."""
+    number = 1 if previous is None else previous.number + 1
+    plan = replace(plan, revision=number)
+    if previous is None:
+        return replace(plan, changes=())
+    why = dict(plan.replan.reasons) if plan.replan is not None else {}
+    return replace(plan, changes=tuple(plan_changes(previous, revision_of(plan), why)))

@@ -4,6 +4,7 @@ sidecars, partition keys, geocoding and address matching.
 What other rooms, the assets, resources and CLI may use; everything else is the room's own."""
 
 from . import matching
+from .added_stops import ADD_MARK, merge_added_rows
 from .geocoding import INVALID, NEEDS_ATTENTION, OK, GeocodedStop, GeocodedStops, from_file_coordinates
 from .overrides import (
     SidecarSource,
@@ -34,6 +35,8 @@ from .validation import (
 )
 
 __all__ = [
+    "ADD_MARK",
+    "merge_added_rows",
     "GeocodedStop",
     "GeocodedStops",
     "INVALID",

@@ -33,7 +33,9 @@ OVERRIDES_MARK = ".overrides"
 # Every sidecar a planner may put beside a stop file: never a partition of its own, a change re-plans it.
 # ``.fleet`` is the vehicle types (domain/routing/fleet_file.py), ``.sequence`` a fixed visit order
 # (domain/routing/resequence.py).
-SIDECAR_MARKS = (OVERRIDES_MARK, ".fleet", ".sequence")
+# ``.progress`` is the day's progress (domain/routing/progress.py) and ``.add`` urgent stops added to the day
+# (domain/stops/added_stops.py).
+SIDECAR_MARKS = (OVERRIDES_MARK, ".fleet", ".sequence", ".progress", ".add")
 OVERRIDE_SUFFIXES = (".csv", ".xlsx")
 MANUAL = "manual"
 _POSTAL = re.compile(r"^(?:s|singapore)?\s*\(?\s*(\d{6})\s*\)?$", re.IGNORECASE)
@@ -78,7 +80,7 @@ def is_overrides_file(name: str) -> bool:
 
 
 def sidecar_kind(name: str) -> str | None:
-    """``overrides``, ``fleet`` or ``sequence`` for a sidecar file name, None for anything else."""
+    """``overrides``, ``fleet``, ``sequence``, ``progress`` or ``add`` for a sidecar file name, else None."""
     split = _strip_suffix(name)
     if split is None:
         return None
