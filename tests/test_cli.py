@@ -181,3 +181,47 @@ def test_make_dev_merges_the_dev_instance_settings_into_an_existing_dagster_yaml
 
     with dg.DagsterInstance.from_config(str(home)) as instance:  # Dagster accepts the merged file
         assert instance.run_monitoring_enabled
+
+
+def test_replan_json_through_the_sensor_and_the_same_picture_twice_is_one_revision(tmp_path):
+    """`sgroute replan` plans the morning first when needed, then re-plans from the progress file through the
+    sensor's sidecar run; asked again with the same picture it reports the same revision."""
+    import os
+
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "SGROUTE_INBOX": str(tmp_path / "inbox"),
+        "SGROUTE_EXPORTS": str(tmp_path / "exports"),
+        "SGROUTE_QUARANTINE": str(tmp_path / "quarantine"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+    }
+    name = "orchard_central_deliveries.csv"
+    progress = tmp_path / "van_news.csv"
+    progress.write_text("vehicle,stop_ref,status,time\nVan 1,ORC-001,done,09:10\nVan 3,,off,10:00\n")
+
+    def replan(*args: str) -> dict:
+        proc = subprocess.run(
+            [str(SGROUTE), "replan", str(DEMO / name), "--progress", str(progress), "--at", "10:30",
+             "--time-limit", "1", "--json", *args],
+            capture_output=True, text=True, timeout=300, env=env,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(proc.stdout)
+
+    out = replan()
+    assert list(out)[:10] == [
+        "partition", "revision", "as_of", "mode", "frozen", "kept_vehicle", "moved", "new_served", "dropped",
+        "changes",
+    ]  # fmt: skip
+    assert {"plan_date", "rows", "served", "exports_dir", "exports", "plan_id"} <= set(out)
+    assert out["revision"] == 2 and out["as_of"] == "10:30" and out["mode"] == "assign_new" and out["frozen"] == 1
+    assert out["moved"] > 0  # Van 3 is off: its stops went to other vans
+    assert out["served"] + out["dropped"] + out["invalid"] + out["not_located"] == out["rows"]
+    assert Path(out["changes"]).name == "changes.csv" and Path(out["changes"]).is_file()
+    assert (tmp_path / "inbox" / "orchard_central_deliveries.progress.csv").is_file()
+    assert {"rev-01/planner.csv", "rev-02/planner.csv", "changes.csv"} <= set(out["exports"])
+    again = replan()
+    assert again["revision"] == 2 and again["plan_id"] == out["plan_id"]
+    moved = replan("--mode", "resequence")
+    assert moved["revision"] == 3 and moved["mode"] == "resequence" and moved["moved"] == 0

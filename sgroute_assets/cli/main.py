@@ -11,6 +11,7 @@ from sgroute_assets.cli import bench_vrptw as cli_bench_vrptw
 from sgroute_assets.cli import eta as cli_eta
 from sgroute_assets.cli import geocode as cli_geocode
 from sgroute_assets.cli import plan as cli_plan
+from sgroute_assets.cli import replan as cli_replan
 from sgroute_assets.cli.home import app_database_url, ensure_dagster_home, upgrade_app_database
 from sgroute_assets.cli.validate import cmd_validate
 
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_geocode.register(sub)
     cli_eta.register(sub)
     cli_plan.register(sub)
+    cli_replan.register(sub)
     cli_bench_vrptw.register(sub)
     db = sub.add_parser("db", help="app database migrations against DATABASE_URL")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -75,14 +75,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if not source.is_file():
         print(f"{source}: no such file", file=sys.stderr)
         return EXIT_UNREADABLE
-    stop_watchdog = _watchdog(source.name, args.timeout or 600.0 + 4 * (args.time_limit or 60.0))
+    stop_watchdog = watchdog(source.name, args.timeout or 600.0 + 4 * (args.time_limit or 60.0))
     try:
         return _plan(args, source)
     finally:
         stop_watchdog()
 
 
-def _watchdog(name: str, seconds: float):
+def watchdog(name: str, seconds: float):
     """End the process if the plan has not finished in ``seconds``: a frozen database holds a statement past its
     own statement_timeout (the server is what enforces it), and only the daemon's run monitoring would end it."""
     import os
@@ -149,7 +149,7 @@ def _plan(args: argparse.Namespace, source: Path) -> int:
         return EXIT_UNREADABLE
     (outcome,) = outcomes
     if args.json:
-        print(json.dumps(_summary(outcome, Path(store.exports_dir) / key), indent=1))
+        print(json.dumps(plan_summary(outcome, Path(store.exports_dir) / key), indent=1))
     else:
         print(describe(outcome))
     if not outcome.success:
@@ -159,7 +159,7 @@ def _plan(args: argparse.Namespace, source: Path) -> int:
     return 0
 
 
-def _summary(outcome, exports_dir: Path) -> dict:
+def plan_summary(outcome, exports_dir: Path) -> dict:
     plan = outcome.plan
     counts = plan.row_counts() if plan is not None else {}
     report = outcome.report

@@ -41,12 +41,14 @@ def solve_instance(
     nodes: list[int] | None = None,
     pre_dropped: dict[int, DropReason] | None = None,
     handled_elsewhere: set[int] | None = None,
+    initial: list[tuple[list[int], int]] | None = None,
 ) -> SolvedInstance:
     """Drop what no vehicle can serve, solve the rest, schedule it and run the independent check.
 
     ``nodes`` are the stops to plan (default: all), ``pre_dropped`` drops already decided with their reasons, and
     ``handled_elsewhere`` stops another part of the plan serves (a planner's fixed routes, resequence.py): the
-    check counts them as accounted for rather than missing.
+    check counts them as accounted for rather than missing. ``initial`` (routes as (visits, vehicle type)) starts
+    PyVRP's search from a plan in hand (a re-plan starts from what each van still carries, in its order).
     """
     nodes = list(inst.stop_nodes) if nodes is None else nodes
     pre_dropped = dict(pre_dropped or {})
@@ -56,7 +58,7 @@ def solve_instance(
             if reason is not None:
                 pre_dropped[node] = reason
     candidates = [n for n in nodes if n not in pre_dropped]
-    result = solve_vrptw(inst, settings, candidates, progress)
+    result = solve_vrptw(inst, settings, candidates, progress, initial)
 
     # Routes grouped by vehicle type, in the fleet's order, so numbers and names read naturally.
     order = sorted((k for k, visits in enumerate(result.routes) if visits), key=lambda k: (result.route_types[k], k))

@@ -169,7 +169,15 @@ def replan_day(
             pre_dropped.setdefault(n, DropReason(VAN_OFF, "every van has left service"))
         specs = [replace(base.vehicle_types[0], count=1, shift_start=base.shift_end)]
     inst = replace(base, vehicle_types=specs, demand=demand, tw_open=tw_open, allowed_types=allowed)
-    solved = solve_instance(inst, settings, progress, nodes=nodes, pre_dropped=pre_dropped, handled_elsewhere=handled)
+    # The search starts from each van's remaining stops in the previous order: a good plan in hand at once.
+    offered = set(nodes) - set(pre_dropped)
+    initial = [
+        ([node_of[ref] for ref in van.on_board if ref in node_of and node_of[ref] in offered], type_of[van.slot.number])
+        for van in in_service
+    ]
+    solved = solve_instance(
+        inst, settings, progress, nodes=nodes, pre_dropped=pre_dropped, handled_elsewhere=handled, initial=initial
+    )
     if solved.violations:
         raise InfeasiblePlanError(solved.violations)
     for node in solved.dropped:

@@ -16,6 +16,7 @@ from .overrides import (
     overrides_names_for,
     parse_overrides,
     sidecar_kind,
+    sidecar_names_for,
     stop_file_names_for,
 )
 from .partition_keys import partition_key_for, unique_partition_key
@@ -74,6 +75,7 @@ __all__ = [
     "row_place",
     "sidecar_columns",
     "sidecar_kind",
+    "sidecar_names_for",
     "stop_file_names_for",
     "suffix_of",
     "too_many_stops",
