@@ -151,3 +151,16 @@ def test_every_export_in_the_metadata_opens_in_a_browser(make_local_resources, a
         assert isinstance(metadata[key], dg.UrlMetadataValue), key
         assert metadata[key].url == base + file
     assert f"]({base}drivers/V01.csv)" in metadata["drivers"].value
+
+
+def test_a_new_revision_keeps_the_earlier_revisions_folders(tmp_path):
+    """Issue 18: exports/<partition>/rev-NN/ survive the swap of the current set (hard links, no copy)."""
+    store = LocalStopFileStore(
+        inbox=str(tmp_path / "inbox"), exports_dir=str(tmp_path / "exports"), quarantine_dir=str(tmp_path / "q")
+    )
+    store.publish_exports("d.csv", {"planner.csv": b"one", "rev-01/planner.csv": b"one"}, {"plan_id": "a"})
+    store.publish_exports("d.csv", {"planner.csv": b"two", "rev-02/planner.csv": b"two"}, {"plan_id": "b"})
+    root = tmp_path / "exports" / "d.csv"
+    assert (root / "rev-01" / "planner.csv").read_bytes() == b"one"
+    assert (root / "rev-02" / "planner.csv").read_bytes() == b"two" == (root / "planner.csv").read_bytes()
+    assert json.loads((root / "manifest.json").read_text())["revisions"] == ["rev-01", "rev-02"]

@@ -244,3 +244,16 @@ def test_prod_definitions_load_with_gcs_resources(gcs_emulator):
     missing = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert missing.returncode != 0 and "SGROUTE_ENV=prod needs SGROUTE_BUCKET" in missing.stderr
     assert "s3cret-pw" not in missing.stderr
+
+
+def test_bucket_keeps_every_revisions_exports(gcs_bucket, store):
+    """Issue 18: rev-NN/ copies live beside the plan prefixes; a later revision's publish never deletes them."""
+    store.publish_exports("r.csv", {"planner.csv": b"1", "rev-01/planner.csv": b"1"}, {"plan_id": "aaaa"})
+    second = store.publish_exports(
+        "r.csv", {"planner.csv": b"2", "rev-02/planner.csv": b"2"}, {"plan_id": "bbbb", "revision": 2}
+    )
+    assert second["rev-02/planner.csv"] == f"gs://{gcs_bucket.name}/exports/r.csv/rev-02/planner.csv"
+    names = {b.name for b in gcs_bucket.list_blobs(prefix="exports/r.csv/")}
+    assert {"exports/r.csv/rev-01/planner.csv", "exports/r.csv/rev-02/planner.csv"} <= names
+    assert gcs_bucket.blob("exports/r.csv/rev-01/planner.csv").download_as_bytes() == b"1"
+    assert store.read_export_manifest("r.csv")["revisions"] == ["rev-01", "rev-02"]

@@ -158,13 +158,19 @@ def test_modes_from_the_launchpad(make_local_resources, app_db_url, tmp_path, ma
     shutil.copy(DEMO / NAME, inbox / NAME)
     with dg.instance_for_test() as instance:
         morning = materialise(instance, resources, NAME, FAST).asset_value("route_plan")
-        (inbox / "orchard_central_deliveries.progress.csv").write_text("vehicle,status,time\nVan 1,off,10:00\n")
-        config = {"ops": {"route_plan": {"config": {"solver_time_limit_s": 1.0, "replan_mode": mode,
-                                                    "replan_at": "10:30"}}}}  # fmt: skip
+        settings = {"solver_time_limit_s": 1.0, "replan_mode": mode, "replan_at": "10:30"}
+        if mode == "free":  # the same picture as Launchpad rows instead of a file
+            settings["progress"] = [{"vehicle": "Van 1", "status": "off", "time": "10:00"}]
+        else:
+            (inbox / "orchard_central_deliveries.progress.csv").write_text("vehicle,status,time\nVan 1,off,10:00\n")
+        config = {"ops": {"route_plan": {"config": settings}}}
         result = materialise(instance, resources, NAME, config)
         assert result.success
         plan = result.asset_value("route_plan")
         assert plan.replan.mode == mode and plan.replan.vans_off == ("Van 1",)
+        assert plan.replan.progress_source == (
+            "config (progress)" if mode == "free" else "orchard_central_deliveries.progress.csv"
+        )
         first_van = {v.stop.stop_ref for r in morning.routes if r.vehicle_name == "Van 1" for v in r.visits}
         dropped = {d.stop.stop_ref: d.reason for d in plan.dropped}
         if mode == "resequence":

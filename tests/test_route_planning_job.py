@@ -108,11 +108,18 @@ def test_rerun_overwrites_the_same_files(local_env, tmp_path, materialise):
     name = "orchard_central_deliveries.csv"
     shutil.copy(DEMO / name, tmp_path / "inbox" / name)
     with dg.instance_for_test() as instance:
+        root = tmp_path / "exports" / name
+
+        def current() -> list[Path]:  # the current set; each plan's own copy is kept under rev-NN/ (issue 18)
+            files = (p.relative_to(root) for p in root.rglob("*") if p.is_file())
+            return sorted(p for p in files if not p.parts[0].startswith("rev-"))
+
         assert materialise(instance, local_env, name, FAST).success
-        before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "exports").rglob("*") if p.is_file())
+        before, first = current(), sorted(p.relative_to(root / "rev-01") for p in (root / "rev-01").rglob("*"))
         assert materialise(instance, local_env, name, FAST).success
-        after = sorted(p.relative_to(tmp_path) for p in (tmp_path / "exports").rglob("*") if p.is_file())
+        after, second = current(), sorted(p.relative_to(root / "rev-02") for p in (root / "rev-02").rglob("*"))
         assert before == after
+        assert first == second and (root / "rev-01" / "planner.csv").is_file()  # the first plan's files stay
 
 
 def test_a_file_without_valid_rows_fails_on_its_plain_reason(local_env, tmp_path, materialise):

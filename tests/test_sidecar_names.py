@@ -69,3 +69,26 @@ def test_a_literal_sidecar_change_replans_and_a_lone_sidecar_is_said_once(tmp_pa
         changed = stop_file_tick(instance, store, app_db, first.cursor)
         (rerun,) = changed.run_requests
         assert rerun.partition_key == "week12.csv" and rerun.tags["sgroute/fleet"] == "week12.csv.fleet.csv"
+
+
+def test_progress_and_add_files_rerun_their_stop_file_once_per_version(tmp_path, app_db, monkeypatch) -> None:
+    """Issue 18: the sensor takes the day's progress and urgent-stop files like fleet files, once per version."""
+    monkeypatch.setenv("SGROUTE_INBOX_MIN_AGE_S", "0")
+    store = LocalStopFileStore(
+        inbox=str(tmp_path / "inbox"), exports_dir=str(tmp_path / "exports"), quarantine_dir=str(tmp_path / "q")
+    )
+    inbox = Path(store.inbox)
+    inbox.mkdir(parents=True)
+    (inbox / "day.csv").write_text("stop_ref,lat,lon\nA1,1.2862,103.8533\n")
+    with dg.instance_for_test() as instance:
+        cursor = stop_file_tick(instance, store, app_db).cursor
+        for kind, name in (("progress", "day.progress.csv"), ("add", "day.add.csv")):
+            assert sidecar_kind(name) == kind and stop_file_names_for(name) == ["day.csv", "day.xlsx"]
+            (inbox / name).write_text("vehicle,status,time\nVan 1,off,10:00\n")
+            os.utime(inbox / name, ns=(time.time_ns() + 10**9,) * 2)
+            tick = stop_file_tick(instance, store, app_db, cursor)
+            (rerun,) = tick.run_requests
+            assert rerun.partition_key == "day.csv" and rerun.tags[f"sgroute/{kind}"] == name
+            assert kind in rerun.run_key
+            cursor = tick.cursor
+            assert stop_file_tick(instance, store, app_db, cursor).run_requests == []  # the same version: once

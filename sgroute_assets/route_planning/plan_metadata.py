@@ -24,8 +24,10 @@ def plan_metadata(
 ) -> dict[str, Any]:
     """``fixed_routes`` (vehicle labels) and ``sequence_source`` say which routes kept a planner's order."""
     preview = map_png if map_png is not None else route_map_preview(plan)
-    # A re-plan leads with what changed: the dispatcher's first question is which drivers to call.
-    metadata: dict[str, Any] = revision_metadata(plan)
+    # A re-plan leads with what changed (the dispatcher's first question is which drivers to call); a first plan
+    # with its summary and map.
+    revision = revision_metadata(plan)
+    metadata: dict[str, Any] = dict(revision) if plan.revision > 1 else {}
     metadata |= {
         "summary": dg.MetadataValue.md(plan_markdown(plan, map_png=preview)),
         "plan_id": plan.plan_id,
@@ -56,6 +58,7 @@ def plan_metadata(
             ),
         ),
     }
+    metadata |= revision
     if fixed_routes is not None:
         metadata["fixed_routes"] = dg.MetadataValue.md(
             (", ".join(md_text(label) for label in fixed_routes) or "none")

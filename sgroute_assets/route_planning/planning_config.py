@@ -96,6 +96,17 @@ class SequenceRouteConfig(dg.Config):
     stops: list[str] = Field(description="The stop_refs it visits, in visit order.")
 
 
+class ProgressRowConfig(dg.Config):
+    """One row of the day's progress, as a progress file has it (domain/routing/progress.py)."""
+
+    vehicle: str = Field(description="The van: its name (Van 2) or number V02.")
+    stop_ref: str = Field(default="", description="The stop, for done, failed and skipped rows.")
+    status: str = Field(default="", description="done, failed, skipped or off; empty for a position row.")
+    time: str = Field(default="", description="When, HH:MM.")
+    lat: str = Field(default="", description="Where the van is (a position row).")
+    lon: str = Field(default="", description="Where the van is (a position row).")
+
+
 class FleetConfig(dg.Config):
     """The fleet for this plan and how it is optimised (the shift is set with the travel matrix, see
     PlanningDayConfig). The scalar fields are the default single vehicle type, from the environment."""
@@ -151,6 +162,11 @@ class FleetConfig(dg.Config):
         description="How a re-plan from the day's progress file may move stops: resequence (each stop keeps its "
         "van), assign_new (loaded stops keep their van, new ones go anywhere) or free (before loading) "
         "(SGROUTE_REPLAN_MODE).",
+    )
+    progress: list[ProgressRowConfig] = Field(
+        default=[],
+        description="The day's progress for a re-plan, instead of <stop file>.progress.csv (the same fields); "
+        "give replan_at for its time.",
     )
     replan_at: str = Field(
         default="",

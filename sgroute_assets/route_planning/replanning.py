@@ -25,6 +25,7 @@ from sgroute_assets.domain.routing import (
     RoutePlan,
     day_state,
     parse_progress_file,
+    progress_from_config,
     replan_day,
     van_points,
 )
@@ -48,17 +49,23 @@ class ProgressInput:
 def find_progress(
     store: StopFileStore | None, report: ValidationReport, fleet: Fleet, config: FleetConfig
 ) -> ProgressInput | None:
-    """The progress file beside the stop file, checked against the fleet and every stop_ref of the file; a file
-    with any problem fails the run with all of them (a re-plan from half a picture moves delivered parcels)."""
-    if store is None or not report.file:
-        return None
-    found = find_sidecar(store, report.file, PROGRESS_MARK)
-    if found is None:
-        return None
-    name, data = found
+    """The Launchpad's progress rows, else the progress file beside the stop file, checked against the fleet and
+    every stop_ref of the file; any problem fails the run with all of them (a re-plan from half a picture moves
+    delivered parcels)."""
     given = clock_minutes(config.replan_at, "replan_at") if config.replan_at.strip() else None
     refs = [r.stop_ref for r in report.rows if r.stop_ref]
-    progress = parse_progress_file(name, data, fleet, refs, given)
+    if config.progress:
+        rows = [row.model_dump() for row in config.progress]
+        name, data = "config (progress)", json.dumps(rows, sort_keys=True).encode()
+        progress = progress_from_config(rows, fleet, refs, given)
+    else:
+        if store is None or not report.file:
+            return None
+        found = find_sidecar(store, report.file, PROGRESS_MARK)
+        if found is None:
+            return None
+        name, data = found
+        progress = parse_progress_file(name, data, fleet, refs, given)
     if progress.issues:
         raise dg.Failure(description="progress file problems:\n" + "\n".join(f"- {i}" for i in progress.issues[:50]))
     return ProgressInput(name, data, progress)

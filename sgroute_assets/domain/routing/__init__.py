@@ -14,7 +14,7 @@ from .instance import ObjectiveWeights
 from .leg_verification import ExactLeg, LegAnswers, Pair, model_only, verify_plan
 from .plan import plan_routes, solve_instance
 from .plan_types import ReplanSummary, Route, RoutePlan, clock
-from .progress import PROGRESS_MARK, DayProgress, parse_progress_file
+from .progress import PROGRESS_MARK, DayProgress, parse_progress_file, progress_from_config
 from .replan import MODES, ReplanOptions, replan_day, van_points
 from .resequence import SequenceError, StopSequence, find_sequence, plan_with_sequence
 from .revisions import CHANGE_COLUMNS, Revision, StopChange, changed_vehicles, numbered, plan_changes, revision_of
@@ -42,6 +42,7 @@ __all__ = [
     "PROGRESS_MARK",
     "DayProgress",
     "parse_progress_file",
+    "progress_from_config",
     "MODES",
     "ReplanOptions",
     "ReplanSummary",

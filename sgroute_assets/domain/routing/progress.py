@@ -48,6 +48,7 @@ DONE, FAILED, SKIPPED, OFF = "done", "failed", "skipped", "off"
 VISIT_STATUSES = (DONE, FAILED, SKIPPED)
 COLUMNS = ("vehicle", "stop_ref", "status", "time", "lat", "lon", "as_of")
 REQUIRED = ("vehicle",)
+CONFIG_SOURCE = "config (progress)"
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,16 @@ def parse_progress_file(
     out = check_progress(name, rows, fleet, stop_refs, as_of_min)
     out.issues = issues + out.issues
     return out
+
+
+def progress_from_config(
+    rows: Iterable[dict[str, str]], fleet: Fleet, stop_refs: Iterable[str], as_of_min: int | None
+) -> DayProgress:
+    """The same picture given as rows in the Launchpad (``progress[2], column vehicle: ...`` in problems)."""
+    checked = [
+        _Row(f"config progress[{i}]", {c: str(row.get(c) or "").strip() for c in COLUMNS}) for i, row in enumerate(rows)
+    ]
+    return check_progress(CONFIG_SOURCE, checked, fleet, stop_refs, as_of_min)
 
 
 def check_progress(

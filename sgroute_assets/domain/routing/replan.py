@@ -49,6 +49,7 @@ class ReplanOptions:
     retry_after_min: int | None = None  # None: a failed visit is not retried today
     progress_source: str = ""
     fingerprint: str = ""
+    warm_start: bool = True  # start the search from each van's remaining stops (False: a cold, fresh solve)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -174,6 +175,7 @@ def replan_day(
     initial = [
         ([node_of[ref] for ref in van.on_board if ref in node_of and node_of[ref] in offered], type_of[van.slot.number])
         for van in in_service
+        if options.warm_start
     ]
     solved = solve_instance(
         inst, settings, progress, nodes=nodes, pre_dropped=pre_dropped, handled_elsewhere=handled, initial=initial
