@@ -2,18 +2,16 @@
 
 Two parts:
 
-1. **Command to exports.** A 500-stop Singapore file (seeded like partition_1000.py, 42 vans of 40) is planned
-   by ``sgroute plan`` (revision 1, 30 s solve). A progress file reports the first 200 deliveries (each van's
-   earliest, at their ETAs, as_of 11:00) and an add file beside the stop file brings 10 urgent stops. Then
-   ``sgroute replan --mode assign_new`` is timed from the command to its exports, and revision 2's planner.csv
-   is checked: every done visit unchanged (van and minute), every loaded stop on its van, every urgent stop
-   served or dropped with a reason.
-2. **Quality of what is left.** In this process, the same kind of day (estimated matrix) is re-planned by
+1. **Command to exports.** A 500-stop Singapore file (a third of them morning deliveries 08:00-12:00, 42 vans
+   of 40) is planned by ``sgroute plan`` (revision 1, 30 s solve). By 11:00 the vans are behind: the progress
+   file reports 200 deliveries (each van's first visits at their planned ETAs, fewer than planned), as_of 11:00,
+   and an add file beside the stop file brings 10 urgent stops. Then ``sgroute replan --mode assign_new`` is
+   timed from the command to its exports, and revision 2's planner.csv is checked: every done visit unchanged
+   (van and minute), every loaded stop on its van, every urgent stop served or dropped with a reason.
+2. **Quality of what is left.** In this process, the same day (estimated matrix) is re-planned by
    ``replan_day`` (the search starts from each van's remaining stops) and, at equal time, by a cold solve of the
    same remaining problem (same starts, loads, windows and bindings, ``warm_start=False``); a cold solve at six
-   times the limit is the reference.
-
-Run alone (no test suite beside it): .venv/bin/python benchmarks/replan_500.py [REPLAN_LIMIT_S]  (default 5)
+   times the limit is the reference. In ``assign_new`` and in ``free`` mode.
 """
 
 from __future__ import annotations
@@ -31,12 +29,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from partition_1000 import POINTS, stop_file  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+POINTS = REPO.parent / "shared" / "data" / "sg_points.csv"
 
 BIN = Path(sys.executable).parent
 AS_OF = 11 * 60
 DONE, URGENT, STOPS, VANS = 200, 10, 500, 42
+
+
+def day_rows(n: int, urgent: int = 0, seed: int = 11, share: float = 0.3) -> list[dict]:
+    """n real Singapore points (seeded): ``share`` are morning deliveries (08:00-12:00), the rest open all day; then
+    ``urgent`` more (URG-01 ..., 1 unit, 5 min, every other one 11:30-16:00)."""
+    rng = np.random.default_rng(seed)
+    points = pd.read_csv(POINTS).sample(n=n + urgent, random_state=seed).reset_index(drop=True)
+    rows = []
+    for i, p in points.iterrows():
+        if i < n:
+            morning = rng.random() < share
+            rows.append({"stop_ref": f"K{i + 1:04d}", "address": f"point {i + 1}", "lat": f"{p['lat']:.6f}",
+                         "lon": f"{p['lon']:.6f}", "demand": int(rng.integers(1, 4)), "service_time_min": 10,
+                         "tw_start": "08:00" if morning else "", "tw_end": "12:00" if morning else ""})  # fmt: skip
+        else:
+            k = i - n + 1
+            rows.append({"stop_ref": f"URG-{k:02d}", "address": f"urgent {k}", "lat": f"{p['lat']:.6f}",
+                         "lon": f"{p['lon']:.6f}", "demand": 1, "service_time_min": 5,
+                         "tw_start": "11:30" if k % 2 else "", "tw_end": "16:00" if k % 2 else ""})  # fmt: skip
+    return rows
 
 
 def _clock(minutes: int) -> str:
@@ -86,7 +104,8 @@ def command_to_exports(limit: float) -> dict:
     }
     subprocess.run([str(BIN / "sgroute"), "db", "upgrade"], env=env, check=True, capture_output=True)
     path = work / "day_500.csv"
-    stop_file(path, STOPS)
+    rows = day_rows(STOPS, URGENT)
+    pd.DataFrame(rows[:STOPS]).to_csv(path, index=False)
     morning = subprocess.run(
         [str(BIN / "sgroute"), "plan", str(path), "--time-limit", "30", "--json"],
         env=env, capture_output=True, text=True, check=True,
@@ -100,12 +119,7 @@ def command_to_exports(limit: float) -> dict:
         f"{r['vehicle_name']},{r['stop_ref']},done,{r['service_start']}" for r in done
     ]
     progress.write_text("\n".join(lines) + "\n")
-    urgent = pd.read_csv(POINTS).sample(n=URGENT, random_state=99)
-    add = ["stop_ref,address,lat,lon,demand,service_time_min,tw_start,tw_end"] + [
-        f"URG-{k:02d},urgent {k},{p.lat:.6f},{p.lon:.6f},1,5,{'11:30' if k % 2 else ''},{'16:00' if k % 2 else ''}"
-        for k, p in enumerate(urgent.itertuples(), start=1)
-    ]
-    (work / "inbox" / "day_500.add.csv").write_text("\n".join(add) + "\n")
+    pd.DataFrame(rows[STOPS:]).to_csv(work / "inbox" / "day_500.add.csv", index=False)
 
     started = time.perf_counter()
     proc = subprocess.run(
@@ -146,33 +160,26 @@ def command_to_exports(limit: float) -> dict:
     }
 
 
-def remaining_quality(limit: float) -> dict:
-    """replan_day (warm) against a cold solve of the same remaining problem at equal time, and at 6x."""
+def remaining_day():
+    """The day at 11:00 in this process: fleet, stops, the matrix with the vans' points, revision 1, the state."""
     from sgroute_assets.domain.routing import (
         Fleet,
-        ReplanOptions,
         SolverSettings,
         day_state,
         parse_progress_file,
         plan_routes,
-        replan_day,
         revision_of,
         van_points,
     )
     from sgroute_assets.domain.stops import Stop
     from sgroute_assets.domain.travel_times import estimate_matrix
 
-    frame = pd.read_csv(POINTS).sample(n=STOPS + URGENT, random_state=11).reset_index(drop=True)
-    rng = np.random.default_rng(11)
-    stops = []
-    for i, p in frame.iterrows():
-        start = int(rng.integers(8, 15)) if rng.random() < 1 / 3 and i < STOPS else None
-        stops.append(
-            Stop(stop_ref=f"K{i + 1:04d}" if i < STOPS else f"URG-{i - STOPS + 1:02d}", row=i + 2,
-                 lat=float(p["lat"]), lon=float(p["lon"]), demand=int(rng.integers(1, 4)) if i < STOPS else 1,
-                 service_time_min=10 if i < STOPS else 5, tw_start_min=None if start is None else start * 60,
-                 tw_end_min=None if start is None else start * 60 + 120)
-        )  # fmt: skip
+    stops = [
+        Stop(stop_ref=r["stop_ref"], row=i + 2, lat=float(r["lat"]), lon=float(r["lon"]), demand=r["demand"],
+             service_time_min=r["service_time_min"], tw_start_min=_minutes(r["tw_start"]) if r["tw_start"] else None,
+             tw_end_min=_minutes(r["tw_end"]) if r["tw_end"] else None)
+        for i, r in enumerate(day_rows(STOPS, URGENT))
+    ]  # fmt: skip
     fleet = Fleet(depot_lat=1.3354, depot_lon=103.8879, vehicles=VANS, capacity=40, shift_start_min=8 * 60,
                   shift_end_min=18 * 60, max_route_min=600, vehicle_fixed_cost_s=1800)  # fmt: skip
 
@@ -199,12 +206,21 @@ def remaining_quality(limit: float) -> dict:
     previous = revision_of(morning)
     progress = parse_progress_file("p.csv", text.encode(), fleet, [s.stop_ref for s in stops], AS_OF)
     day = day_state(fleet, previous, progress, stops)
-    full = matrix(van_points(day))
+    return fleet, stops, matrix(van_points(day)), previous, day, len(done)
+
+
+def remaining_quality(limit: float) -> dict:
+    """replan_day (warm) against a cold solve of the same remaining problem at equal time, and at 6x."""
+    from sgroute_assets.domain.routing import ReplanOptions, SolverSettings, replan_day
+
+    fleet, stops, full, previous, day, done = remaining_day()
     out = {}
-    for label, warm, seconds in (("ours", True, limit), ("cold", False, limit), ("cold_6x", False, 6 * limit)):
-        options = ReplanOptions("assign_new", warm_start=warm)
-        plan = replan_day(fleet, stops, full, previous, day, options, SolverSettings(time_limit_s=seconds))
-        out[label] = {"objective": plan.objective, "dropped": len(plan.dropped), "engine": plan.engine}
+    for mode in ("assign_new", "free"):
+        for label, warm, seconds in (("ours", True, limit), ("cold", False, limit), ("cold_6x", False, 6 * limit)):
+            options = ReplanOptions(mode, warm_start=warm)
+            plan = replan_day(fleet, stops, full, previous, day, options, SolverSettings(time_limit_s=seconds))
+            out[mode, label] = {"objective": plan.objective, "dropped": len(plan.dropped)}
+    out["done"] = done
     return out
 
 
@@ -221,14 +237,16 @@ def main() -> int:
     )
     print(f"  re-plan summary: {e2e['summary']}")
     quality = remaining_quality(limit)
-    ours, cold, ref = quality["ours"], quality["cold"], quality["cold_6x"]
-    vs_cold = 100 * (ours["objective"] / cold["objective"] - 1)
-    vs_ref = 100 * (ours["objective"] / ref["objective"] - 1)
-    print(
-        f"remaining problem, equal time {limit:g} s: ours {ours['objective']} ({ours['dropped']} dropped) vs a cold "
-        f"solve {cold['objective']} ({cold['dropped']} dropped): {vs_cold:+.2f} %; cold at {6 * limit:g} s "
-        f"{ref['objective']} ({ref['dropped']} dropped): ours {vs_ref:+.2f} %"
-    )
+    print(f"remaining problem in this process ({quality['done']} done at 11:00, estimated matrix):")
+    for mode in ("assign_new", "free"):
+        ours, cold, ref = quality[mode, "ours"], quality[mode, "cold"], quality[mode, "cold_6x"]
+        vs_cold = 100 * (ours["objective"] / cold["objective"] - 1)
+        vs_ref = 100 * (ours["objective"] / ref["objective"] - 1)
+        print(
+            f"  {mode}, equal time {limit:g} s: ours {ours['objective']} ({ours['dropped']} dropped) vs a cold solve "
+            f"{cold['objective']} ({cold['dropped']} dropped): {vs_cold:+.2f} %; cold at {6 * limit:g} s "
+            f"{ref['objective']} ({ref['dropped']} dropped): ours {vs_ref:+.2f} %"
+        )
     return 0
 
 

@@ -253,3 +253,32 @@ def test_the_independent_check_refuses_a_stop_on_a_van_it_is_not_bound_to():
     assert any("may not serve" in p for p in check_plan(inst, [wrong], []))
     right = ClaimedRoute(visits=[1], start=0, service_start=[0], end=0, vehicle_type=0)
     assert check_plan(inst, [right], []) == []
+
+
+def test_a_van_that_dropped_its_own_stop_gets_it_back_alone_and_the_plan_stays_checked(morning):
+    """repair_bound_drops: a stop bound to a van and left out by the fleet-wide search is served by that van's own
+    search when it fits, and nothing the van served before is lost."""
+    from dataclasses import replace
+
+    from sgroute_assets.domain.routing.instance import instance_from_stops
+    from sgroute_assets.domain.routing.plan import SolvedInstance, solve_instance
+    from sgroute_assets.domain.routing.replan import repair_bound_drops
+    from sgroute_assets.domain.routing.schedule import schedule_route
+
+    fleet, stops, _ = morning
+    base = instance_from_stops(fleet, stops, _matrix(fleet, stops))
+    inst = replace(base, vehicle_types=[replace(base.vehicle_types[0], count=1, name=f"Van {k}") for k in range(4)])
+    first = solve_instance(inst, SolverSettings(time_limit_s=1))
+    bound = {n: frozenset({t}) for visits, t in zip(first.routes, first.route_types, strict=True) for n in visits}
+    inst = replace(inst, allowed_types=bound)
+    longest = max(range(len(first.routes)), key=lambda k: len(first.routes[k]))
+    taken = first.routes[longest][1]
+    routes = [[n for n in r if n != taken] for r in first.routes]
+    schedules = [schedule_route(inst, r, t) for r, t in zip(routes, first.route_types, strict=True)]
+    broken = SolvedInstance(first.result, routes, first.route_types, schedules, [taken], {}, [])
+    repaired = repair_bound_drops(inst, broken, SolverSettings(time_limit_s=1), 1.0, set())
+    assert repaired.dropped == [] and repaired.violations == []
+    served = {n for r in repaired.routes for n in r}
+    assert served == {n for r in first.routes for n in r}
+    t = first.route_types[longest]
+    assert taken in repaired.routes[repaired.route_types.index(t)]

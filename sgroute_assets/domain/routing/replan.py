@@ -27,13 +27,14 @@ from ..travel_times import TravelMatrix
 from .day_state import POSITION, DayState, VanState
 from .drop_reasons import DropReason
 from .engines.solve import ProgressCallback, SolverSettings
-from .feasibility import InfeasiblePlanError
+from .feasibility import ClaimedRoute, InfeasiblePlanError, check_plan
 from .fleet import DepotPoint, Fleet
 from .instance import ObjectiveWeights, VehicleSpec, VrptwInstance, instance_from_stops
-from .plan import assemble_plan, solve_instance
+from .plan import SolvedInstance, assemble_plan, solve_instance
 from .plan_types import ReplanSummary, Route, RoutePlan, Visit
 from .revisions import DONE, Revision
 from .route_build import build_route
+from .schedule import schedule_route
 
 RESEQUENCE, ASSIGN_NEW, FREE = "resequence", "assign_new", "free"
 MODES = (RESEQUENCE, ASSIGN_NEW, FREE)
@@ -41,6 +42,10 @@ FAILED_ATTEMPT = "failed_attempt"
 VAN_OFF = "van_off"
 KEEPS_VANS = "mode_keeps_vans"  # resequence: a stop no van carries gets none
 VAN_NODE_PREFIX = "van:"
+# With loaded stops bound to their vans, this share of the time limit re-plans, alone, each van that dropped one of
+# its own stops (measured on a 500-stop day at 11:00, 8 s: the whole-fleet search with bindings leaves stops a
+# single van's search serves).
+REPAIR_SHARE = 0.15
 
 
 @dataclass(frozen=True)
@@ -177,11 +182,15 @@ def replan_day(
         for van in in_service
         if options.warm_start
     ]
+    bound = options.mode != FREE and bool(allowed)
+    main = replace(settings, time_limit_s=settings.time_limit_s * (1 - REPAIR_SHARE)) if bound else settings
     solved = solve_instance(
-        inst, settings, progress, nodes=nodes, pre_dropped=pre_dropped, handled_elsewhere=handled, initial=initial
+        inst, main, progress, nodes=nodes, pre_dropped=pre_dropped, handled_elsewhere=handled, initial=initial
     )
     if solved.violations:
         raise InfeasiblePlanError(solved.violations)
+    if bound:
+        solved = repair_bound_drops(inst, solved, settings, settings.time_limit_s * REPAIR_SHARE, handled)
     for node in solved.dropped:
         if node_stop[node].stop_ref in failed and node not in solved.pre_dropped:
             report = failed[node_stop[node].stop_ref]
@@ -297,3 +306,67 @@ def _summary(
         fingerprint=options.fingerprint,
         reasons=tuple(sorted(reasons.items())),
     )
+
+
+def repair_bound_drops(
+    inst: VrptwInstance, solved: SolvedInstance, settings: SolverSettings, budget_s: float, handled: set[int]
+) -> SolvedInstance:
+    """Each van that dropped a stop bound to it alone is re-planned alone (its route and those stops) within the
+    budget; a van's new route is kept only when it serves everything it served before and more. The whole plan
+    passes the independent check again before it is returned."""
+    routes = {t: list(v) for v, t in zip(solved.routes, solved.route_types, strict=True)}
+    lost: dict[int, list[int]] = {}
+    for node in solved.dropped:
+        allowed = inst.allowed_types.get(node)
+        if node not in solved.pre_dropped and allowed is not None and len(allowed) == 1:
+            lost.setdefault(next(iter(allowed)), []).append(node)
+    if not lost or budget_s <= 0:
+        return solved
+    each = max(0.2, budget_s / len(lost))
+    recovered: set[int] = set()
+    for t, extra in sorted(lost.items(), key=lambda item: -len(item[1])):
+        before = routes.get(t, [])
+        nodes = before + extra
+        sub = replace(inst, vehicle_types=[inst.vehicle_types[t]], allowed_types={})
+        trial = solve_instance(
+            sub, replace(settings, time_limit_s=each, workers=1), nodes=nodes,
+            handled_elsewhere=set(inst.stop_nodes) - set(nodes), initial=[(before, 0)] if before else None,
+        )  # fmt: skip
+        served = [n for r in trial.routes for n in r]
+        if trial.violations or not set(before) <= set(served) or len(served) <= len(before):
+            continue
+        routes[t] = served
+        recovered |= set(served) - set(before)
+    if not recovered:
+        return solved
+    types = sorted(routes)
+    used = [routes[t] for t in types]
+    schedules = [schedule_route(inst, visits, t) for visits, t in zip(used, types, strict=True)]
+    dropped = [n for n in solved.dropped if n not in recovered]
+    claimed = [
+        ClaimedRoute(visits=v, start=s.start, service_start=s.service_start, end=s.end, vehicle_type=t,
+                     break_start=s.break_start)
+        for v, s, t in zip(used, schedules, types, strict=True)
+    ]  # fmt: skip
+    violations = check_plan(inst, claimed, sorted(set(dropped) | handled))
+    if violations:
+        raise InfeasiblePlanError(violations)
+    before = dict(zip(solved.route_types, solved.schedules, strict=True))
+    after = dict(zip(types, schedules, strict=True))
+    moved = sum(
+        _route_cost(inst, routes[t], t, after[t]) - (_route_cost(inst, old, t, before[t]) if t in before else 0)
+        for t, old in ((t, dict(zip(solved.route_types, solved.routes, strict=True)).get(t, [])) for t in lost)
+        if t in after
+    )
+    objective = solved.result.objective - sum(inst.node_penalty(n) for n in recovered) + moved
+    return SolvedInstance(
+        replace(solved.result, objective=objective), used, types, schedules, dropped, solved.pre_dropped, violations
+    )
+
+
+def _route_cost(inst: VrptwInstance, visits: list[int], t: int, times) -> int:
+    """A route's share of the objective as the engines count it: driving, paid time and the vehicle's fixed cost."""
+    path = inst.path(visits, t)
+    travel = sum(int(inst.travel[a, b]) for a, b in zip(path, path[1:], strict=False))
+    spec = inst.vehicle_types[t]
+    return inst.travel_cost * travel + inst.duration_cost * (times.end - times.start) + spec.fixed_cost
