@@ -130,6 +130,17 @@ def test_progress_makes_a_revision_once_and_every_revision_keeps_its_exports(
         assert len(report.rows) == 38 and plan3.row_counts()["rows"] == 38
         assert {p.name for p in exports.iterdir() if p.name.startswith("rev-")} == {"rev-01", "rev-02", "rev-03"}
 
+        # A re-upload of the stop file with one more row (a new version, the same partition): revision 4.
+        text = (DEMO / NAME).read_text().rstrip("\n") + "\nURG-3,2 Orchard Link,237978,1.302000,103.836500,1,5,,,,,\n"
+        (inbox / NAME).write_text(text)
+        fifth = materialise(instance, resources, NAME, FAST)
+        assert fifth.success
+        plan4: RoutePlan = fifth.asset_value("route_plan")
+        assert plan4.revision == 4 and "URG-3" in {v.stop.stop_ref for r in plan4.routes for v in r.visits}
+        assert {c.stop_ref for c in plan4.changes if c.old_vehicle == ""} >= {"URG-3"}
+        assert all(kept[ref] == next((r.vehicle, v.service_start_s) for r in plan4.routes for v in r.visits
+                                     if v.stop.stop_ref == ref) for ref in done)  # fmt: skip
+
 
 def test_a_progress_file_naming_an_unknown_van_or_stop_fails_with_row_and_column(
     make_local_resources, app_db_url, tmp_path, materialise
