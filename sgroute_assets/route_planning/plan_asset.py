@@ -22,13 +22,14 @@ from sgroute_assets.domain.routing import (
     VehicleType,
     account_rows,
     find_sequence,
+    missing_skill_issues,
     model_only,
     parse_fleet_file,
     plan_routes,
     plan_with_sequence,
     verify_plan,
 )
-from sgroute_assets.domain.stops import GeocodedStops, Stop, ValidationReport, find_sidecar
+from sgroute_assets.domain.stops import GeocodedStops, Stop, ValidationReport, find_sidecar, parse_skills
 from sgroute_assets.domain.travel_times import TravelMatrix, with_extra_nodes
 from sgroute_assets.onemap_budget import onemap_budget
 from sgroute_assets.partitions import plan_id_of, run_requested_at, stop_files
@@ -66,6 +67,9 @@ def _default_type(config: FleetConfig, matrix: TravelMatrix) -> VehicleType:
 
 
 def _type_from_config(c: VehicleTypeConfig, default: VehicleType) -> VehicleType:
+    skills, bad = parse_skills(c.skills)
+    if bad:
+        raise dg.Failure(description=f"vehicle type {c.name}: skills: '{bad[0]}' is not a skill name")
     brk = None
     if c.break_earliest or c.break_latest or c.break_minutes:
         if not (c.break_earliest and c.break_latest and c.break_minutes):
@@ -91,6 +95,7 @@ def _type_from_config(c: VehicleTypeConfig, default: VehicleType) -> VehicleType
         end_lat=c.end_lat,
         end_lon=c.end_lon,
         break_=brk,
+        skills=skills,
     )
 
 
@@ -420,7 +425,15 @@ def route_plan(
         plan_date=travel_time_matrix.timing.plan_date if travel_time_matrix.timing else None,
     )
     reason = revision_reason(plan, latest.revision if latest is not None else None, context.run.tags)
-    plan = replace(plan, requested_at=run_requested_at(context), revision_reason=reason)
+    skill_errors = missing_skill_issues(fleet, located, validated_stops.file)
+    for issue in skill_errors:  # validation errors the fleet reveals: listed with the file's own
+        context.log.warning(issue.describe())
+    plan = replace(
+        plan,
+        requested_at=run_requested_at(context),
+        revision_reason=reason,
+        validation_issues=plan.validation_issues + tuple(("error", i) for i in skill_errors),
+    )
     with app_db.session() as session:  # this run's stops, geocoding, plan and revision, in one transaction
         plan = number_revision(session, context.partition_key, plan)
         newer = replace_plan(session, context.partition_key, plan, validated_stops, geocoded_stops)

@@ -84,6 +84,7 @@ class VehicleTypeConfig(dg.Config):
     break_earliest: str | None = Field(default=None, description="Driver break: earliest start, HH:MM.")
     break_latest: str | None = Field(default=None, description="Driver break: latest start, HH:MM.")
     break_minutes: int | None = Field(default=None, description="Driver break length in minutes.")
+    skills: str = Field(default="", description="What its vehicles have, e.g. chiller;tailgate.")
 
 
 class SequenceRouteConfig(dg.Config):

@@ -31,6 +31,7 @@ PLANNER_COLUMNS: tuple[str, ...] = (
     "demand",
     "service_time_min",
     "priority",
+    "requires",  # the skills a vehicle needs for it (chiller, tailgate), ";"-separated
     *PLAN_COLUMNS,
 )
 
@@ -81,6 +82,7 @@ def planner_csv(plan: RoutePlan) -> bytes:
                     stop.demand,
                     stop.service_time_min,
                     stop.priority,
+                    ";".join(stop.requires),
                     *on_plan,
                     *(stop.extra.get(name, "") for name in extras),
                 )

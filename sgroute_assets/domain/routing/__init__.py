@@ -19,6 +19,7 @@ from .replan import MODES, ReplanOptions, replan_day, van_points
 from .resequence import SequenceError, StopSequence, find_sequence, plan_with_sequence
 from .revisions import CHANGE_COLUMNS, Revision, StopChange, changed_vehicles, numbered, plan_changes, revision_of
 from .row_accounting import account_rows
+from .skills import missing_skill_issues
 from .summary import (
     accounting_text,
     day_label,
@@ -77,6 +78,7 @@ __all__ = [
     "VehicleType",
     "VrplibError",
     "account_rows",
+    "missing_skill_issues",
     "accounting_text",
     "best_known_cost",
     "clock",

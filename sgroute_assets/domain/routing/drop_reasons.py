@@ -21,6 +21,7 @@ SHIFT_LENGTH = "shift_length"
 UNREACHABLE_REASON = "unreachable"
 SOLVER_LIMIT = "solver_time_limit"
 DRIVER_BREAK = "driver_break"
+SKILL = "skill"  # no vehicle of the fleet has every skill the stop requires
 VAN_BOUND = "van_bound"  # loaded on a van that cannot reach it (a re-plan during the day keeps loads on vans)
 
 
@@ -38,6 +39,9 @@ def reason_alone(inst: VrptwInstance, node: int) -> DropReason | None:
     """A reason that holds whatever the other stops do, or None if an empty vehicle of some type could serve it."""
     types = [k for k in range(len(inst.vehicle_types)) if inst.allows(node, k)]
     if not types:
+        if node in inst.required_skills:
+            need = ", ".join(inst.required_skills[node])
+            return DropReason(SKILL, f"it requires {need} and no vehicle in service has all of that")
         return DropReason(VAN_BOUND, "no vehicle that may carry it is in service")
     reasons = [_reason_alone_for(inst, node, k) for k in types]
     if any(r is None for r in reasons):
@@ -121,9 +125,10 @@ def explain_drop(
     caps = [inst.vehicle_types[t].capacity for t in types]
     loads = [sum(inst.demand[n] for n in r) for r in routes]
     if all(load + inst.demand[node] > cap for load, cap in zip(loads, caps, strict=True)):
+        which = f"with {', '.join(inst.required_skills[node])} " if node in inst.required_skills else ""
         return DropReason(
             CAPACITY,
-            f"every vehicle is full (loads {', '.join(f'{x}/{c}' for x, c in zip(loads, caps, strict=True))}); "
+            f"every vehicle {which}is full (loads {', '.join(f'{x}/{c}' for x, c in zip(loads, caps, strict=True))}); "
             "add a vehicle or capacity",
         )
     window_clash = shift_clash = False

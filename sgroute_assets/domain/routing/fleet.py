@@ -61,6 +61,7 @@ class VehicleType:
     end_lat: float | None = None
     end_lon: float | None = None
     break_: VehicleBreak | None = None
+    skills: tuple[str, ...] = ()  # what its vehicles have ("chiller", "tailgate"): stops that require one need it
 
     def problems(self) -> list[str]:
         out = []
@@ -197,6 +198,14 @@ class Fleet:
         if t is None or t.end_lat is None:
             return self.depot
         return DepotPoint(f"{t.name} end", t.end_lat, t.end_lon)
+
+    def skilled_types(self, requires: tuple[str, ...]) -> frozenset[int]:
+        """The vehicle types (indices) with every skill in ``requires``."""
+        need = set(requires)
+        return frozenset(k for k, t in enumerate(self.vehicle_types) if need <= set(t.skills))
+
+    def skills(self) -> set[str]:
+        return {s for t in self.vehicle_types for s in t.skills}
 
     @property
     def shift_minutes(self) -> int:

@@ -13,6 +13,7 @@ from the environment / Launchpad):
 | ``fixed_cost_min`` | what using one more vehicle of this type costs, in minutes of paid time |
 | ``start_lat``, ``start_lon``, ``end_lat``, ``end_lon`` | where its routes start / end (blank: the depot) |
 | ``break_earliest``, ``break_latest``, ``break_minutes`` | a driver break starting in that window (HH:MM) |
+| ``skills`` | what its vehicles have, e.g. ``chiller;tailgate``: a stop's ``requires`` picks the types that serve it |
 
 Every problem names the file, row and column, like stop files; a fleet file with any problem is not used
 (the plan fails with the list rather than run with half a fleet).
@@ -22,7 +23,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..stops import StopFileError, is_null_text, parse_clock, parse_float, read_stop_file, sidecar_columns
+from ..stops import (
+    StopFileError,
+    is_null_text,
+    parse_clock,
+    parse_float,
+    parse_skills,
+    read_stop_file,
+    sidecar_columns,
+)
 from .fleet import FleetError, VehicleBreak, VehicleType
 
 FLEET_MARK = ".fleet"
@@ -41,6 +50,7 @@ COLUMNS = (
     "break_earliest",
     "break_latest",
     "break_minutes",
+    "skills",
 )
 
 
@@ -154,6 +164,9 @@ def parse_fleet_file(name: str, data: bytes, default: VehicleType) -> FleetFile:
                 bad("break_minutes", "a break needs break_earliest, break_latest and break_minutes (over 0)")
             else:
                 brk = VehicleBreak(earliest_min=b_early, latest_min=b_late, minutes=b_minutes)
+        skills, bad_skills = parse_skills(cell("skills"))
+        if bad_skills:
+            bad("skills", f"'{bad_skills[0]}' is not a skill name (letters, digits, - and _; several split by ;)")
         if problems or type_name is None or count is None:
             out.issues += problems
             continue
@@ -171,6 +184,7 @@ def parse_fleet_file(name: str, data: bytes, default: VehicleType) -> FleetFile:
             end_lat=end_lat,
             end_lon=end_lon,
             break_=brk,
+            skills=skills,
         )
         out.issues += [f"{name}, row {raw.row}: {p}" for p in vehicle_type.problems()]
         out.types.append(vehicle_type)

@@ -61,6 +61,15 @@ class VrptwInstance:
     # Stops only some vehicle types may serve (node -> their type indices); a stop not listed goes on any.
     # A re-plan during the day binds what is already loaded to its van (each van its own type, replan.py).
     allowed_types: dict[int, frozenset[int]] = field(default_factory=dict)
+    # Skills a stop requires (node -> names), for drop reasons; the rule itself is in ``allowed_types``.
+    required_skills: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    def keep_types(self, kept: list[int], specs: list[VehicleSpec]) -> VrptwInstance:
+        """The instance with only the types ``kept`` (full indices, in this order) as ``specs``; which types may
+        serve each stop is renumbered with them (a stop none of them may serve keeps an empty set)."""
+        position = {k: j for j, k in enumerate(kept)}
+        allowed = {n: frozenset(position[k] for k in ts if k in position) for n, ts in self.allowed_types.items()}
+        return replace(self, vehicle_types=specs, allowed_types=allowed)
 
     def allows(self, node: int, vehicle_type: int) -> bool:
         allowed = self.allowed_types.get(node)
@@ -209,6 +218,7 @@ def instance_from_stops(
         bound = (travel_cost + duration_cost) * (shift_end - shift_start) * (fleet.vehicles + 1)
         specs = [replace(s, fixed_cost=bound + s.fixed_cost) for s in specs]
     depots = [0] * len(extra)  # own depot points: no demand, no service, open all shift
+    skilled = {i: s.requires for i, s in enumerate(stops, start=1) if s.requires}
     return VrptwInstance(
         node_ids=list(matrix.node_ids),
         travel=duration.astype(np.int64),
@@ -226,4 +236,6 @@ def instance_from_stops(
         duration_cost=duration_cost,
         high_priority=[False] + [s.priority == "high" for s in stops] + [False] * len(extra),
         extra_depots=len(extra),
+        allowed_types={i: fleet.skilled_types(need) for i, need in skilled.items()},
+        required_skills=skilled,
     )

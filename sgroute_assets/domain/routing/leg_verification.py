@@ -87,7 +87,7 @@ def _free_instance(inst: VrptwInstance, fixed: list[_Draft]) -> tuple[VrptwInsta
     per_type = [sum(1 for d in fixed if d.vehicle_type == k) for k in range(len(inst.vehicle_types))]
     kept = [k for k, spec in enumerate(inst.vehicle_types) if spec.count > per_type[k]]
     types = [replace(inst.vehicle_types[k], count=inst.vehicle_types[k].count - per_type[k]) for k in kept]
-    return replace(inst, vehicle_types=types), kept
+    return inst.keep_types(kept, types), kept
 
 
 def _problems(inst: VrptwInstance, d: _Draft, times: RouteTimes) -> tuple[list[int], bool]:

@@ -168,6 +168,9 @@ def replan_day(
         retry_s = ((report.time_min or 0) + options.retry_after_min) * 60
         tw_open[node] = max(tw_open[node], min(retry_s, base.tw_close[node] + 1))
 
+    for node, types in base.allowed_types.items():  # skills: only the vans of a skilled type
+        vans = frozenset(j for j, v in enumerate(in_service) if v.slot.type_index in types)
+        allowed[node] = allowed[node] & vans if node in allowed else vans
     handled = {node_of[ref] for ref in done}
     nodes = [n for n in base.stop_nodes if n not in handled]
     if not specs:  # every van is off: nothing can be served
@@ -182,7 +185,7 @@ def replan_day(
         for van in in_service
         if options.warm_start
     ]
-    bound = options.mode != FREE and bool(allowed)
+    bound = options.mode != FREE and any(len(a) == 1 for a in allowed.values())
     main = replace(settings, time_limit_s=settings.time_limit_s * (1 - REPAIR_SHARE)) if bound else settings
     solved = solve_instance(
         inst, main, progress, nodes=nodes, pre_dropped=pre_dropped, handled_elsewhere=handled, initial=initial

@@ -377,11 +377,8 @@ def plan_with_sequence(
     # removed, so the engines never see a type with no vehicles); ``kept[j]`` is the full type index.
     fixed_per_type = [sum(1 for f in sequence if f.slot.type_index == k) for k in range(len(inst.vehicle_types))]
     kept = [k for k, spec in enumerate(inst.vehicle_types) if spec.count > fixed_per_type[k]]
-    rest = replace(
-        inst,
-        vehicle_types=[
-            replace(inst.vehicle_types[k], count=inst.vehicle_types[k].count - fixed_per_type[k]) for k in kept
-        ],
+    rest = inst.keep_types(
+        kept, [replace(inst.vehicle_types[k], count=inst.vehicle_types[k].count - fixed_per_type[k]) for k in kept]
     )
     fixed_set = set(fixed_nodes)
     remaining = [n for n in inst.stop_nodes if n not in fixed_set]

@@ -70,6 +70,9 @@ def stop_violations(inst: VrptwInstance, visits: list[int], times: RouteTimes, v
     last = len(visits) - 1
     for i, (node, begin, leave) in enumerate(zip(visits, times.service_start, times.departure, strict=True)):
         found: list[str] = []
+        if not inst.allows(node, vehicle_type):
+            need = ", ".join(inst.required_skills.get(node, ())) or "another vehicle"
+            found.append(f"needs {need}: the {spec.name} does not have it")
         late = begin - int(inst.tw_close[node])
         if late > 0:
             found.append(

@@ -22,6 +22,7 @@ KNOWN_COLUMNS: tuple[str, ...] = (
     "phone",
     "contact_name",
     "priority",
+    "requires",
 )
 PRIORITIES = ("normal", "high")  # a high-priority stop is dropped last when not every stop fits
 
@@ -73,6 +74,8 @@ class Stop:
     # the stop is planned and every report shows them next to it, as "column: message".
     warnings: tuple[str, ...] = ()
     sheet: str | None = None  # the worksheet of ``row``, when the workbook has more than one
+    # Skills the vehicle must have ("chiller", "tailgate"): only a vehicle type with all of them serves it.
+    requires: tuple[str, ...] = ()
 
     @property
     def has_coordinates(self) -> bool:

@@ -209,6 +209,10 @@ def _validate_row(
     if priority not in PRIORITIES:
         err("priority", f"priority '{priority_text}' is not one of {', '.join(PRIORITIES)}")
 
+    requires, bad_skills = parse_skills(_cell(cells, index, "requires"))
+    if bad_skills:
+        err("requires", f"'{bad_skills[0]}' is not a skill name (letters, digits, - and _; several split by ;)")
+
     has_location = bool(address) or postal_code is not None or (lat is not None and lon is not None)
     location_given = any(not is_null_text(_cell(cells, index, c)) for c in ("address", "postal_code", "lat", "lon"))
     if not has_location and not location_given:
@@ -231,6 +235,7 @@ def _validate_row(
             phone=phone,
             contact_name=contact,
             priority=priority,
+            requires=requires,
             extra=extra,
             warnings=tuple(f"{w.column or 'row'}: {w.message}" for w in warnings),
             sheet=sheet,
@@ -253,6 +258,19 @@ def _postal_code(text: str, err) -> str | None:
         err("postal_code", f"postal code '{text}' must be 6 digits{hint}")
         return None
     return match.group(1)
+
+
+_SKILL = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def parse_skills(text: str) -> tuple[tuple[str, ...], list[str]]:
+    """Skills as planners write them ("chiller; tailgate", "Chiller,Tailgate"): lower-case names, sorted, once
+    each; and the words that are not a skill name (letters, digits, - and _)."""
+    if is_null_text(text):
+        return (), []
+    words = [w.strip().lower() for w in re.split(r"[;,|/]", text) if w.strip()]
+    bad = [w for w in words if not _SKILL.match(w)]
+    return tuple(sorted({w for w in words if _SKILL.match(w)})), bad
 
 
 def parse_float(text: str) -> float | None:
