@@ -96,6 +96,7 @@ def _type_from_config(c: VehicleTypeConfig, default: VehicleType) -> VehicleType
         end_lon=c.end_lon,
         break_=brk,
         skills=skills,
+        max_stops=c.max_stops,
     )
 
 

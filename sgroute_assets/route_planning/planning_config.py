@@ -85,6 +85,7 @@ class VehicleTypeConfig(dg.Config):
     break_latest: str | None = Field(default=None, description="Driver break: latest start, HH:MM.")
     break_minutes: int | None = Field(default=None, description="Driver break length in minutes.")
     skills: str = Field(default="", description="What its vehicles have, e.g. chiller;tailgate.")
+    max_stops: int | None = Field(default=None, description="Most stops one route of this type serves.")
 
 
 class SequenceRouteConfig(dg.Config):

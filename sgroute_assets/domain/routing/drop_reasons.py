@@ -21,6 +21,7 @@ SHIFT_LENGTH = "shift_length"
 UNREACHABLE_REASON = "unreachable"
 SOLVER_LIMIT = "solver_time_limit"
 DRIVER_BREAK = "driver_break"
+MAX_STOPS = "max_stops"  # every route that could take it already has its type's maximum number of stops
 SKILL = "skill"  # no vehicle of the fleet has every skill the stop requires
 VAN_BOUND = "van_bound"  # loaded on a van that cannot reach it (a re-plan during the day keeps loads on vans)
 
@@ -98,7 +99,9 @@ def _reason_alone_for(inst: VrptwInstance, node: int, vehicle_type: int) -> Drop
 def _route_fits(inst: VrptwInstance, visits: list[int], vehicle_type: int) -> tuple[bool, bool, bool]:
     """(capacity ok, windows ok, shift ok) for a candidate visit order."""
     spec = inst.vehicle_types[vehicle_type]
-    load_ok = sum(inst.demand[n] for n in visits) <= spec.capacity
+    load_ok = sum(inst.demand[n] for n in visits) <= spec.capacity and (
+        spec.max_stops is None or len(visits) <= spec.max_stops
+    )
     times = schedule_route(inst, visits, vehicle_type)
     windows_ok = all(s <= inst.tw_close[n] for n, s in zip(visits, times.service_start, strict=True))
     shift_ok = times.end <= spec.shift_end and times.end - times.start <= spec.max_route
@@ -122,6 +125,12 @@ def explain_drop(
     if any(not inst.allows(node, t) for t in types):  # only the routes that may take it count
         kept = [(r, t) for r, t in zip(routes, types, strict=True) if inst.allows(node, t)]
         routes, types = [r for r, _ in kept], [t for _, t in kept]
+    limits = [inst.vehicle_types[t].max_stops for t in types]
+    if routes and all(m is not None and len(r) >= m for r, m in zip(routes, limits, strict=True)):
+        return DropReason(
+            MAX_STOPS,
+            f"every route that could take it has its maximum number of stops ({', '.join(str(m) for m in limits)})",
+        )
     caps = [inst.vehicle_types[t].capacity for t in types]
     loads = [sum(inst.demand[n] for n in r) for r in routes]
     if all(load + inst.demand[node] > cap for load, cap in zip(loads, caps, strict=True)):

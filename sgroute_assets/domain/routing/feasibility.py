@@ -72,6 +72,8 @@ def check_plan(inst: VrptwInstance, routes: list[ClaimedRoute], dropped: list[in
         barred = [name[n] for n in route.visits if not inst.allows(n, route.vehicle_type)]
         if barred:
             problems.append(f"{label}: carries {', '.join(barred)}, which a {spec.name} may not serve")
+        if spec.max_stops is not None and len(route.visits) > spec.max_stops:
+            problems.append(f"{label}: {len(route.visits)} stops, over the {spec.name}'s maximum of {spec.max_stops}")
         load = sum(inst.demand[n] for n in route.visits)
         if load > spec.capacity:
             problems.append(f"{label}: load {load} exceeds capacity {spec.capacity}")

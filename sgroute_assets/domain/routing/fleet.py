@@ -23,6 +23,7 @@ MAX_VEHICLES_PER_TYPE = 1_000
 MAX_VEHICLES = 2_000
 MAX_CAPACITY = 1_000_000
 MAX_ROUTE_MIN = 48 * 60
+MAX_STOPS_PER_ROUTE = 10_000
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class VehicleType:
     end_lat: float | None = None
     end_lon: float | None = None
     break_: VehicleBreak | None = None
+    max_stops: int | None = None  # most stops one route of this type serves (None: no limit)
     skills: tuple[str, ...] = ()  # what its vehicles have ("chiller", "tailgate"): stops that require one need it
 
     def problems(self) -> list[str]:
@@ -79,6 +81,8 @@ class VehicleType:
             out.append(f"{self.name}: the shift must start before it ends (times of day, HH:MM)")
         if not 0 < self.max_route_min <= MAX_ROUTE_MIN:
             out.append(f"{self.name}: maximum route duration must be positive and at most {MAX_ROUTE_MIN} min")
+        if self.max_stops is not None and not 1 <= self.max_stops <= MAX_STOPS_PER_ROUTE:
+            out.append(f"{self.name}: max_stops must be between 1 and {MAX_STOPS_PER_ROUTE:,}")
         if self.fixed_cost_min < 0:
             out.append(f"{self.name}: fixed cost must not be negative")
         for label, lat, lon in (("start", self.start_lat, self.start_lon), ("end", self.end_lat, self.end_lon)):

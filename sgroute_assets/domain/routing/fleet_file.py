@@ -13,6 +13,7 @@ from the environment / Launchpad):
 | ``fixed_cost_min`` | what using one more vehicle of this type costs, in minutes of paid time |
 | ``start_lat``, ``start_lon``, ``end_lat``, ``end_lon`` | where its routes start / end (blank: the depot) |
 | ``break_earliest``, ``break_latest``, ``break_minutes`` | a driver break starting in that window (HH:MM) |
+| ``max_stops`` | most stops one route of this type serves |
 | ``skills`` | what its vehicles have, e.g. ``chiller;tailgate``: a stop's ``requires`` picks the types that serve it |
 
 Every problem names the file, row and column, like stop files; a fleet file with any problem is not used
@@ -51,6 +52,7 @@ COLUMNS = (
     "break_latest",
     "break_minutes",
     "skills",
+    "max_stops",
 )
 
 
@@ -164,6 +166,7 @@ def parse_fleet_file(name: str, data: bytes, default: VehicleType) -> FleetFile:
                 bad("break_minutes", "a break needs break_earliest, break_latest and break_minutes (over 0)")
             else:
                 brk = VehicleBreak(earliest_min=b_early, latest_min=b_late, minutes=b_minutes)
+        max_stops = whole("max_stops", 0, minimum=1) if cell("max_stops") else None
         skills, bad_skills = parse_skills(cell("skills"))
         if bad_skills:
             bad("skills", f"'{bad_skills[0]}' is not a skill name (letters, digits, - and _; several split by ;)")
@@ -185,6 +188,7 @@ def parse_fleet_file(name: str, data: bytes, default: VehicleType) -> FleetFile:
             end_lon=end_lon,
             break_=brk,
             skills=skills,
+            max_stops=max_stops,
         )
         out.issues += [f"{name}, row {raw.row}: {p}" for p in vehicle_type.problems()]
         out.types.append(vehicle_type)

@@ -34,6 +34,7 @@ class VehicleSpec:
     break_duration: int = 0
     start_depot: int = 0  # node its routes leave from (0: the main depot; else a node after the stops)
     end_depot: int = 0  # node its routes end at
+    max_stops: int | None = None  # most stops one route serves (None: no limit)
 
     def vehicle_names(self) -> list[str]:
         return [self.name] if self.count == 1 else [f"{self.name} {k}" for k in range(1, self.count + 1)]
@@ -211,6 +212,7 @@ def instance_from_stops(
                 break_duration=t.break_.minutes * 60 if t.break_ else 0,
                 start_depot=node_of[t.start_node_id] if t.start_node_id else 0,
                 end_depot=node_of[t.end_node_id] if t.end_node_id else 0,
+                max_stops=t.max_stops,
             )
         )
     if weights.vehicles_first:

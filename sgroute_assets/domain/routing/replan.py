@@ -81,10 +81,12 @@ def _van_spec(base: VehicleSpec, van: VanState, start: int, started_s: int, carr
         window = None  # the break window is over: taken or not, no re-plan can place it now
     elif window is not None:
         window = (max(window[0], free_s), window[1])
+    done = sum(1 for h in van.history if h.status == "done")
     return replace(
         base,
         name=van.slot.name,
         count=1,
+        max_stops=None if base.max_stops is None else max(0, base.max_stops - done),
         capacity=max(0, base.capacity - carried),
         shift_start=min(free_s, base.shift_end),
         max_route=max(0, max_route),

@@ -79,6 +79,8 @@ def stop_violations(inst: VrptwInstance, visits: list[int], times: RouteTimes, v
                 f"late by {math.ceil(late / 60)} min: service starts {clock(begin)}, the window closes at "
                 f"{clock(int(inst.tw_close[node]))}"
             )
+        if spec.max_stops is not None and i + 1 > spec.max_stops:
+            found.append(f"over the maximum of {spec.max_stops} stops: stop {i + 1} of the {spec.name}'s route")
         load += int(inst.demand[node])
         if load > spec.capacity:
             found.append(f"over capacity: {load} units loaded up to this stop, the {spec.name} carries {spec.capacity}")

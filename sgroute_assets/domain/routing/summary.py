@@ -50,7 +50,12 @@ def shift_text(plan: RoutePlan) -> str:
 def vehicle_type_text(t: VehicleType) -> str:
     """ "2 x Van: capacity 20, 08:00-18:00, routes at most 540 min" - one type's own figures."""
     shift = f"{format_clock(t.shift_start_min)}-{format_clock(t.shift_end_min)}"
-    return f"{t.count} x {t.name}: capacity {t.capacity}, {shift}, routes at most {t.max_route_min} min"
+    text = f"{t.count} x {t.name}: capacity {t.capacity}, {shift}, routes at most {t.max_route_min} min"
+    if t.max_stops is not None:
+        text += f", at most {t.max_stops} stops"
+    if t.skills:
+        text += f", skills {';'.join(t.skills)}"
+    return text
 
 
 def fleet_lines(plan: RoutePlan) -> list[str]:

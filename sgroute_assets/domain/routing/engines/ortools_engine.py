@@ -69,6 +69,12 @@ def solve_ortools(
     demand_cb = routing.RegisterUnaryTransitVector([int(inst.demand[i]) for i in index_map])
     routing.AddDimensionWithVehicleCapacity(demand_cb, 0, [int(s.capacity) for s in specs], True, "Load")
 
+    if any(s.max_stops is not None for s in specs):  # a route's stop count against its type's max_stops
+        counts = [0] * first + [1] * len(nodes) + [0] * (len(index_map) - first - len(nodes))
+        visit = routing.RegisterUnaryTransitVector(counts)
+        limits = [int(s.max_stops) if s.max_stops is not None else len(nodes) for s in specs]
+        routing.AddDimensionWithVehicleCapacity(visit, 0, limits, True, "Stops")
+
     for k in range(first, first + len(nodes)):
         node = index_map[k]
         index = manager.NodeToIndex(k)

@@ -61,10 +61,13 @@ def solve_pyvrp(
             locations[k], tw_early=inst.shift_start, tw_late=inst.shift_end, name=inst.node_ids[node]
         )
     loads = allowed_type_loads(inst, nodes)
+    # A route's stop count is one more load dimension: every stop loads 1, a type carries its max_stops.
+    counted = any(spec.max_stops is not None for spec in inst.vehicle_types)
     for k, spec in enumerate(inst.vehicle_types):
+        stops_room = [spec.max_stops if spec.max_stops is not None else len(nodes)] if counted else []
         m.add_vehicle_type(
             num_available=spec.count,
-            capacity=[spec.capacity, *loads.capacity(k)],
+            capacity=[spec.capacity, *loads.capacity(k), *stops_room],
             start_depot=depots[spec.start_depot],
             end_depot=depots[spec.end_depot],
             fixed_cost=spec.fixed_cost,
@@ -78,7 +81,7 @@ def solve_pyvrp(
     for k, node in enumerate(nodes, start=1):
         m.add_client(
             locations[k],
-            delivery=[int(inst.demand[node]), *loads.delivery(node)],
+            delivery=[int(inst.demand[node]), *loads.delivery(node), *([1] if counted else [])],
             service_duration=int(inst.service[node]),
             tw_early=int(inst.tw_open[node]),
             tw_late=int(inst.tw_close[node]),
