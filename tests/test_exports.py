@@ -39,6 +39,7 @@ PLAN_FILES = (
     "driver_pack.pdf",
     "validation_issues.csv",  # published with the plan, with its columns (issue 23)
     "changes.csv",  # what moved since the previous revision (issue 18); a header only on revision 1
+    "customer_notifications.csv",  # a 30-minute window per customer with a phone, for an SMS tool (issue 19)
 )
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BOM = b"\xef\xbb\xbf"

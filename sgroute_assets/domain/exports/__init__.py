@@ -13,6 +13,8 @@ from .day_index import PublishedPlan, day_index_html
 from .driver_csv import driver_csvs
 from .driver_pack_pdf import driver_pack_pdf
 from .dropped_csv import dropped_csv, unplanned_csv
+from .navigation import google_maps_url, navigation_links, waze_url
+from .notifications_csv import NOTIFICATION_COLUMNS, eta_window, notifications_csv
 from .plan_page import plan_page_html
 from .planner_csv import planner_csv
 from .route_geojson import route_geojson, route_geojson_bytes
@@ -21,6 +23,12 @@ from .route_map_html import route_map_html
 from .validation_csv import VALIDATION_COLUMNS, plan_validation_csv, validation_issues_csv
 
 __all__ = [
+    "NOTIFICATION_COLUMNS",
+    "eta_window",
+    "google_maps_url",
+    "navigation_links",
+    "notifications_csv",
+    "waze_url",
     "CHANGES_COLUMNS",
     "change_notice",
     "changes_csv",
@@ -59,6 +67,7 @@ def render_exports(plan: RoutePlan, *, title: str | None = None) -> dict[str, by
         "unplanned_stops.csv": unplanned_csv(plan),
         "validation_issues.csv": plan_validation_csv(plan),
         "changes.csv": changes_csv(plan),
+        "customer_notifications.csv": notifications_csv(plan),
         "routes.geojson": route_geojson_bytes(plan),
         "route_map.png": map_png,
         "route_map.html": route_map_html(plan, title=title),

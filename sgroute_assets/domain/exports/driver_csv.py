@@ -16,6 +16,7 @@ from ._format import (
     warnings_text,
 )
 from .changes_csv import change_notice
+from .navigation import navigation_links
 
 DRIVER_COLUMNS: tuple[str, ...] = (
     "seq",
@@ -40,6 +41,8 @@ DRIVER_COLUMNS: tuple[str, ...] = (
     "requires",
     "lat",
     "lon",
+    "google_maps",  # directions to the stop (navigation.py), on every row with coordinates
+    "waze",
     "vehicle",
     "vehicle_name",
     *PLAN_COLUMNS,
@@ -68,8 +71,9 @@ def driver_rows(plan: RoutePlan, route: Route, extras: list[str] | None = None) 
 
     def row(cells: tuple[Cell, ...], lat: Cell = "", lon: Cell = "") -> tuple[Cell, ...]:
         """A depot or break row: its first cells, blanks, then lat/lon and the plan's columns."""
-        blanks = ("",) * (len(DRIVER_COLUMNS) - len(on_plan) - len(cells) - 2)
-        return (*cells, *blanks, lat, lon, *on_plan, *blank_extras)
+        blanks = ("",) * (len(DRIVER_COLUMNS) - len(on_plan) - len(cells) - 4)
+        links = navigation_links(float(lat), float(lon)) if lat and lon else ("", "")
+        return (*cells, *blanks, lat, lon, *links, *on_plan, *blank_extras)
 
     def depot_row(seq: int, at: str, leaves: str, depot: DepotPoint) -> tuple[Cell, ...]:
         return row((seq, at, "", "", leaves, "", DEPOT_REF, depot.name), coord(depot.lat), coord(depot.lon))
@@ -107,6 +111,7 @@ def driver_rows(plan: RoutePlan, route: Route, extras: list[str] | None = None) 
                 ";".join(stop.requires),
                 coord(stop.lat),
                 coord(stop.lon),
+                *navigation_links(stop.lat, stop.lon),
                 *on_plan,
                 *(stop.extra.get(name, "") for name in extras),
             )

@@ -44,6 +44,7 @@ from ..routing import (
 from .changes_csv import change_notice
 from .colors import vehicle_color
 from .driver_csv import time_window
+from .navigation import navigation_links
 from .pdf_fonts import pdf_fonts, pdf_text
 
 MARGIN = 14 * mm
@@ -219,6 +220,14 @@ def _unplanned_table(plan: RoutePlan, sheet: StyleSheet1) -> list[Flowable]:
     return [heading, _table(rows, widths)]
 
 
+def _nav(stop) -> str:
+    """Tappable Google Maps and Waze links under the stop (URLs built from its coordinates only)."""
+    maps, waze = navigation_links(stop.lat, stop.lon)
+    if not maps:
+        return ""
+    return f'<br/><a href="{maps}" color="#1a5fb4">Maps</a> · <a href="{waze}" color="#1a5fb4">Waze</a>'
+
+
 def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[Flowable]:
     cell = sheet["Cell"]
     head, head_right = sheet["HeadCell"], sheet["HeadCellRight"]
@@ -282,7 +291,9 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
                 wait,
                 f"{clock(visit.service_start_s)}–{clock(visit.departure_s)}",
                 time_window(stop.tw_start_min, stop.tw_end_min),
-                Paragraph(_lines([stop.stop_ref, f"{stop.demand} units" if stop.demand else None], 60), cell),
+                Paragraph(
+                    _lines([stop.stop_ref, f"{stop.demand} units" if stop.demand else None], 60) + _nav(stop), cell
+                ),
                 Paragraph(address, cell),
                 Paragraph(contact, cell),
                 Paragraph(notes, cell),

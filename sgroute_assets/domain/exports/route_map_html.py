@@ -19,6 +19,7 @@ from importlib import resources
 from ..routing import Route, RoutePlan, accounting_text, clock, plan_title, shift_text, vehicle_label, window_text
 from ..stops import Stop
 from .colors import vehicle_color
+from .navigation import navigation_links
 from .road_path import has_roads, joined, route_legs
 
 ONEMAP_TILES = "https://www.onemap.gov.sg/maps/tiles/Default/{z}/{x}/{y}.png"
@@ -123,6 +124,7 @@ def _route_data(plan: RoutePlan, route: Route, roads: bool) -> dict:
                 "seq": v.sequence,
                 "tooltip": f"{route.vehicle_id} #{v.sequence} {stop.stop_ref} · ETA {clock(v.arrival_s)}",
                 "rows": _rows(rows),
+                "links": dict(zip(("Google Maps", "Waze"), navigation_links(stop.lat, stop.lon), strict=True)),
             }
         )
     name = f"{vehicle_label(route)} · {len(route.visits)} stops · {route.distance_m / 1000:.1f} km"

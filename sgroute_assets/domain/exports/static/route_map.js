@@ -26,8 +26,23 @@
     return d.innerHTML;
   }
   function label(text) { return el("span", null, text); }
+  function popup(point) { /* the rows, then navigation links (https URLs built from coordinates only) */
+    var box = el("div");
+    box.appendChild(table(point.rows));
+    Object.keys(point.links || {}).forEach(function (name) {
+      var href = String(point.links[name]);
+      if (!/^https:\/\/(www\.google\.com\/maps\/|waze\.com\/ul\?)/.test(href)) return;
+      var a = el("a", "sgr-nav", name);
+      a.href = href;
+      a.target = "_blank";
+      a.rel = "noopener";
+      box.appendChild(a);
+      box.appendChild(document.createTextNode(" "));
+    });
+    return box;
+  }
   function markerAt(point, icon) {
-    return L.marker([point.lat, point.lon], { icon: icon }).bindPopup(table(point.rows), { maxWidth: 320 })
+    return L.marker([point.lat, point.lon], { icon: icon }).bindPopup(popup(point), { maxWidth: 320 })
       .bindTooltip(label(point.tooltip));
   }
   function divIcon(node, className, size) {
@@ -54,7 +69,7 @@
         markerAt(stop, divIcon(pin, "sgr-stop", 20)).addTo(group);
       } else {
         L.circleMarker([stop.lat, stop.lon], { radius: 4, color: route.color, fill: true, fillOpacity: 0.9 })
-          .bindPopup(table(stop.rows), { maxWidth: 320 }).bindTooltip(label(stop.tooltip)).addTo(group);
+          .bindPopup(popup(stop), { maxWidth: 320 }).bindTooltip(label(stop.tooltip)).addTo(group);
       }
     });
     group.addTo(map);
