@@ -97,6 +97,8 @@ def _type_from_config(c: VehicleTypeConfig, default: VehicleType) -> VehicleType
         break_=brk,
         skills=skills,
         max_stops=c.max_stops,
+        capacity_weight_kg=c.capacity_weight_kg,
+        capacity_volume_l=c.capacity_volume_l,
     )
 
 

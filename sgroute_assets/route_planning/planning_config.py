@@ -86,6 +86,8 @@ class VehicleTypeConfig(dg.Config):
     break_minutes: int | None = Field(default=None, description="Driver break length in minutes.")
     skills: str = Field(default="", description="What its vehicles have, e.g. chiller;tailgate.")
     max_stops: int | None = Field(default=None, description="Most stops one route of this type serves.")
+    capacity_weight_kg: float | None = Field(default=None, description="What one vehicle carries in kg.")
+    capacity_volume_l: float | None = Field(default=None, description="What one vehicle carries in litres.")
 
 
 class SequenceRouteConfig(dg.Config):

@@ -32,6 +32,11 @@ def coord(value: float | None) -> str:
     return "" if value is None else f"{value:.6f}"
 
 
+def amount(value: float | None) -> str:
+    """Kilograms or litres as the planner wrote them (12.5, 3), blank when not given."""
+    return "" if value is None else f"{value:g}"
+
+
 def text(value: str | None) -> str:
     return value or ""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..routing import RoutePlan, clock
-from ._format import PLAN_COLUMNS, coord, csv_bytes, extra_columns, hhmm, plan_values, text, warnings_text
+from ._format import PLAN_COLUMNS, amount, coord, csv_bytes, extra_columns, hhmm, plan_values, text, warnings_text
 from .driver_csv import BREAK_REF
 
 PLANNER_COLUMNS: tuple[str, ...] = (
@@ -32,6 +32,8 @@ PLANNER_COLUMNS: tuple[str, ...] = (
     "service_time_min",
     "priority",
     "requires",  # the skills a vehicle needs for it (chiller, tailgate), ";"-separated
+    "weight_kg",
+    "volume_l",
     *PLAN_COLUMNS,
 )
 
@@ -83,6 +85,8 @@ def planner_csv(plan: RoutePlan) -> bytes:
                     stop.service_time_min,
                     stop.priority,
                     ";".join(stop.requires),
+                    amount(stop.weight_kg),
+                    amount(stop.volume_l),
                     *on_plan,
                     *(stop.extra.get(name, "") for name in extras),
                 )

@@ -56,8 +56,9 @@ def _reason_alone_for(inst: VrptwInstance, node: int, vehicle_type: int) -> Drop
     out_leg, back_leg = int(inst.travel[spec.start_depot, node]), int(inst.travel[node, spec.end_depot])
     if out_leg >= UNREACHABLE or back_leg >= UNREACHABLE:
         return DropReason(UNREACHABLE_REASON, "no road connection between the depot and this stop")
-    if inst.demand[node] > spec.capacity:
-        return DropReason(CAPACITY, f"demand {inst.demand[node]} is more than a vehicle carries ({inst.capacity})")
+    over = inst.over_capacity([node], vehicle_type)
+    if over:
+        return DropReason(CAPACITY, f"its load is more than a {spec.name} carries ({'; '.join(over)})")
     earliest_arrival = spec.shift_start + out_leg
     if earliest_arrival > inst.tw_close[node]:
         return DropReason(
@@ -99,9 +100,8 @@ def _reason_alone_for(inst: VrptwInstance, node: int, vehicle_type: int) -> Drop
 def _route_fits(inst: VrptwInstance, visits: list[int], vehicle_type: int) -> tuple[bool, bool, bool]:
     """(capacity ok, windows ok, shift ok) for a candidate visit order."""
     spec = inst.vehicle_types[vehicle_type]
-    load_ok = sum(inst.demand[n] for n in visits) <= spec.capacity and (
-        spec.max_stops is None or len(visits) <= spec.max_stops
-    )
+    fits = spec.max_stops is None or len(visits) <= spec.max_stops
+    load_ok = fits and not inst.over_capacity(visits, vehicle_type)
     times = schedule_route(inst, visits, vehicle_type)
     windows_ok = all(s <= inst.tw_close[n] for n, s in zip(visits, times.service_start, strict=True))
     shift_ok = times.end <= spec.shift_end and times.end - times.start <= spec.max_route
@@ -133,6 +133,14 @@ def explain_drop(
         )
     caps = [inst.vehicle_types[t].capacity for t in types]
     loads = [sum(inst.demand[n] for n in r) for r in routes]
+    full = [inst.over_capacity([*r, node], t) for r, t in zip(routes, types, strict=True)]
+    if routes and all(full) and any(inst.loads):
+        which = f"with {', '.join(inst.required_skills[node])} " if node in inst.required_skills else ""
+        return DropReason(
+            CAPACITY,
+            f"every vehicle {which}is full (with it: {'; '.join(found[0] for found in full)}); add a vehicle or "
+            "capacity",
+        )
     if all(load + inst.demand[node] > cap for load, cap in zip(loads, caps, strict=True)):
         which = f"with {', '.join(inst.required_skills[node])} " if node in inst.required_skills else ""
         return DropReason(

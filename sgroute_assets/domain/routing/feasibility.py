@@ -77,6 +77,11 @@ def check_plan(inst: VrptwInstance, routes: list[ClaimedRoute], dropped: list[in
         load = sum(inst.demand[n] for n in route.visits)
         if load > spec.capacity:
             problems.append(f"{label}: load {load} exceeds capacity {spec.capacity}")
+        for d, amounts in enumerate(inst.loads):
+            cap = spec.load_capacity[d] if d < len(spec.load_capacity) else None
+            carried = sum(amounts[n] for n in route.visits)
+            if cap is not None and carried > cap:
+                problems.append(f"{label}: {inst.load_names[d]} load {carried} exceeds capacity {cap} (tenths)")
         if route.start < spec.shift_start:
             problems.append(f"{label}: leaves at {route.start}, before the shift starts at {spec.shift_start}")
         brk, rest = route.break_start, spec.break_duration

@@ -63,6 +63,9 @@ class VehicleType:
     end_lon: float | None = None
     break_: VehicleBreak | None = None
     max_stops: int | None = None  # most stops one route of this type serves (None: no limit)
+    # What one vehicle carries in kilograms and litres (None: not limited in that unit); capacity is parcels.
+    capacity_weight_kg: float | None = None
+    capacity_volume_l: float | None = None
     skills: tuple[str, ...] = ()  # what its vehicles have ("chiller", "tailgate"): stops that require one need it
 
     def problems(self) -> list[str]:
@@ -83,6 +86,10 @@ class VehicleType:
             out.append(f"{self.name}: maximum route duration must be positive and at most {MAX_ROUTE_MIN} min")
         if self.max_stops is not None and not 1 <= self.max_stops <= MAX_STOPS_PER_ROUTE:
             out.append(f"{self.name}: max_stops must be between 1 and {MAX_STOPS_PER_ROUTE:,}")
+        amounts = (("capacity_weight_kg", self.capacity_weight_kg), ("capacity_volume_l", self.capacity_volume_l))
+        for label, value in amounts:
+            if value is not None and not 0 <= value <= MAX_CAPACITY:
+                out.append(f"{self.name}: {label} must not be negative nor above {MAX_CAPACITY:,}")
         if self.fixed_cost_min < 0:
             out.append(f"{self.name}: fixed cost must not be negative")
         for label, lat, lon in (("start", self.start_lat, self.start_lon), ("end", self.end_lat, self.end_lon)):

@@ -7,7 +7,8 @@ from the environment / Launchpad):
 |---|---|
 | ``name`` | required, unique: what dispatchers call the type ("Van", "Lorry"); vehicles are "Van 1", "Van 2" |
 | ``count`` | required: vehicles of this type available |
-| ``capacity`` | demand units one vehicle carries |
+| ``capacity`` (or ``capacity_parcels``) | demand units (parcels) one vehicle carries |
+| ``capacity_weight_kg``, ``capacity_volume_l`` | what one vehicle carries in kilograms and litres (blank: no limit) |
 | ``shift_start``, ``shift_end`` | HH:MM |
 | ``max_route_minutes`` | longest route, depot to depot, waiting included |
 | ``fixed_cost_min`` | what using one more vehicle of this type costs, in minutes of paid time |
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from ..stops import (
     StopFileError,
     is_null_text,
+    parse_amount,
     parse_clock,
     parse_float,
     parse_skills,
@@ -53,6 +55,9 @@ COLUMNS = (
     "break_minutes",
     "skills",
     "max_stops",
+    "capacity_parcels",
+    "capacity_weight_kg",
+    "capacity_volume_l",
 )
 
 
@@ -140,11 +145,22 @@ def parse_fleet_file(name: str, data: bytes, default: VehicleType) -> FleetFile:
             continue
         row = _Row(name, raw.row, raw.cells, columns)
         cell, whole, clock, coord, bad, problems = row.cell, row.whole, row.clock, row.coord, row.bad, row.problems
+
+        def amount(column: str, row: _Row = row) -> float | None:
+            return parse_amount(row.cell(column), column, row.bad)
+
         type_name = cell("name")
         if not type_name:
             bad("name", "is required")
         count = whole("count", None, minimum=1)
         capacity = whole("capacity", default.capacity)
+        if cell("capacity_parcels"):
+            parcels = whole("capacity_parcels", default.capacity)
+            if cell("capacity") and parcels != capacity:
+                bad("capacity_parcels", f"{parcels} differs from capacity {capacity}: it is capacity's other name")
+            capacity = parcels
+        weight_cap = amount("capacity_weight_kg")
+        volume_cap = amount("capacity_volume_l")
         shift_start = clock("shift_start", default.shift_start_min)
         shift_end = clock("shift_end", default.shift_end_min)
         max_route = whole("max_route_minutes", default.max_route_min, minimum=1)
@@ -189,6 +205,8 @@ def parse_fleet_file(name: str, data: bytes, default: VehicleType) -> FleetFile:
             break_=brk,
             skills=skills,
             max_stops=max_stops,
+            capacity_weight_kg=weight_cap,
+            capacity_volume_l=volume_cap,
         )
         out.issues += [f"{name}, row {raw.row}: {p}" for p in vehicle_type.problems()]
         out.types.append(vehicle_type)

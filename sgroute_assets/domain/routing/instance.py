@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..stops import Stop
+from ..stops import LOAD_UNITS, LoadUnit, Stop
 from ..travel_times import TravelMatrix
 from .fleet import Fleet, FleetError
 
@@ -35,6 +35,7 @@ class VehicleSpec:
     start_depot: int = 0  # node its routes leave from (0: the main depot; else a node after the stops)
     end_depot: int = 0  # node its routes end at
     max_stops: int | None = None  # most stops one route serves (None: no limit)
+    load_capacity: tuple[int | None, ...] = ()  # per VrptwInstance.load_names: what it carries (None: no limit)
 
     def vehicle_names(self) -> list[str]:
         return [self.name] if self.count == 1 else [f"{self.name} {k}" for k in range(1, self.count + 1)]
@@ -64,6 +65,27 @@ class VrptwInstance:
     allowed_types: dict[int, frozenset[int]] = field(default_factory=dict)
     # Skills a stop requires (node -> names), for drop reasons; the rule itself is in ``allowed_types``.
     required_skills: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    # Loads in other units than demand's parcels (domain/stops/loads.py), only those the stops use: their names
+    # ("weight_kg"), and per name each node's amount in tenths; VehicleSpec.load_capacity follows the names.
+    load_names: tuple[str, ...] = ()
+    loads: list[list[int]] = field(default_factory=list)
+
+    def load_units(self) -> list[LoadUnit]:
+        return [next(u for u in LOAD_UNITS if u.column == name) for name in self.load_names]
+
+    def over_capacity(self, nodes: list[int], vehicle_type: int) -> list[str]:
+        """The load units (parcels first) that ``nodes`` together exceed on one vehicle of the type, as text."""
+        spec = self.vehicle_types[vehicle_type]
+        out = []
+        parcels = sum(self.demand[n] for n in nodes)
+        if parcels > spec.capacity:
+            out.append(f"{parcels} parcels of {spec.capacity}")
+        for d, unit in enumerate(self.load_units()):
+            cap = spec.load_capacity[d] if d < len(spec.load_capacity) else None
+            amount = sum(self.loads[d][n] for n in nodes)
+            if cap is not None and amount > cap:
+                out.append(f"{unit.text(amount)} of {unit.text(cap)}")
+        return out
 
     def keep_types(self, kept: list[int], specs: list[VehicleSpec]) -> VrptwInstance:
         """The instance with only the types ``kept`` (full indices, in this order) as ``specs``; which types may
@@ -194,6 +216,7 @@ def instance_from_stops(
     weights = weights or ObjectiveWeights()
     travel_cost, duration_cost = weights.scaled()
     duration = np.where(np.isfinite(matrix.duration_s), np.rint(matrix.duration_s), UNREACHABLE)
+    units = [u for u in LOAD_UNITS if any(getattr(s, u.column) for s in stops)]
     shift_start = fleet.shift_start_min * 60
     shift_end = fleet.shift_end_min * 60
     specs = []
@@ -213,6 +236,10 @@ def instance_from_stops(
                 start_depot=node_of[t.start_node_id] if t.start_node_id else 0,
                 end_depot=node_of[t.end_node_id] if t.end_node_id else 0,
                 max_stops=t.max_stops,
+                load_capacity=tuple(
+                    None if getattr(t, u.capacity_column) is None else u.scaled(getattr(t, u.capacity_column))
+                    for u in units
+                ),
             )
         )
     if weights.vehicles_first:
@@ -239,5 +266,7 @@ def instance_from_stops(
         high_priority=[False] + [s.priority == "high" for s in stops] + [False] * len(extra),
         extra_depots=len(extra),
         allowed_types={i: fleet.skilled_types(need) for i, need in skilled.items()},
+        load_names=tuple(u.column for u in units),
+        loads=[[0] + [u.scaled(getattr(s, u.column)) for s in stops] + depots for u in units],
         required_skills=skilled,
     )

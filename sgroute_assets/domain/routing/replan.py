@@ -72,8 +72,11 @@ def van_points(day: DayState) -> list[tuple[str, DepotPoint]]:
     return [(van_node_id(v), v.continues_from) for v in day.vans if v.in_service and v.continues_from_kind == POSITION]
 
 
-def _van_spec(base: VehicleSpec, van: VanState, start: int, started_s: int, carried: int, on_road: bool) -> VehicleSpec:
-    """One van's vehicle type for the rest of the day."""
+def _van_spec(
+    base: VehicleSpec, van: VanState, start: int, started_s: int, carried: list[int], on_road: bool
+) -> VehicleSpec:
+    """One van's vehicle type for the rest of the day; ``carried`` is what its history took, parcels first and
+    then each other load unit of the instance."""
     free_s = max(base.shift_start, van.free_at_min * 60)
     max_route = base.max_route - (free_s - started_s) if on_road else base.max_route
     window = base.break_window
@@ -87,7 +90,10 @@ def _van_spec(base: VehicleSpec, van: VanState, start: int, started_s: int, carr
         name=van.slot.name,
         count=1,
         max_stops=None if base.max_stops is None else max(0, base.max_stops - done),
-        capacity=max(0, base.capacity - carried),
+        capacity=max(0, base.capacity - carried[0]),
+        load_capacity=tuple(
+            None if cap is None else max(0, cap - carried[1 + d]) for d, cap in enumerate(base.load_capacity)
+        ),
         shift_start=min(free_s, base.shift_end),
         max_route=max(0, max_route),
         fixed_cost=0 if on_road else base.fixed_cost,
@@ -117,6 +123,7 @@ def replan_day(
     node_stop = {i: s for i, s in enumerate(stops, start=1)}
     point_node = {node_id: k for k, node_id in enumerate(base.node_ids)}
     demand, tw_open = list(base.demand), list(base.tw_open)
+    loads = [list(amounts) for amounts in base.loads]
 
     done = {h.stop_ref: h for v in day.vans for h in v.history if h.status == DONE and h.stop_ref in node_of}
     failed = {h.stop_ref: h for h in day.failed if h.stop_ref in node_of and h.stop_ref not in done}
@@ -124,7 +131,8 @@ def replan_day(
     type_of = {v.slot.number: j for j, v in enumerate(in_service)}
     specs = []
     for van in in_service:
-        carried = sum(base.demand[node_of[h.stop_ref]] for h in van.history if h.stop_ref in node_of)
+        took = [node_of[h.stop_ref] for h in van.history if h.stop_ref in node_of]
+        carried = [sum(amounts[n] for n in took) for amounts in (base.demand, *base.loads)]
         type_spec = base.vehicle_types[van.slot.type_index]
         if van.continues_from_kind == POSITION:
             start = point_node[van_node_id(van)]
@@ -167,6 +175,8 @@ def replan_day(
             continue
         allowed[node] = frozenset({van_type})  # the parcel is on that van
         demand[node] = 0  # already counted in the van's carried load
+        for amounts in loads:
+            amounts[node] = 0
         retry_s = ((report.time_min or 0) + options.retry_after_min) * 60
         tw_open[node] = max(tw_open[node], min(retry_s, base.tw_close[node] + 1))
 
@@ -179,7 +189,7 @@ def replan_day(
         for n in nodes:
             pre_dropped.setdefault(n, DropReason(VAN_OFF, "every van has left service"))
         specs = [replace(base.vehicle_types[0], count=1, shift_start=base.shift_end)]
-    inst = replace(base, vehicle_types=specs, demand=demand, tw_open=tw_open, allowed_types=allowed)
+    inst = replace(base, vehicle_types=specs, demand=demand, loads=loads, tw_open=tw_open, allowed_types=allowed)
     # The search starts from each van's remaining stops in the previous order: a good plan in hand at once.
     offered = set(nodes) - set(pre_dropped)
     initial = [

@@ -84,6 +84,9 @@ def stop_violations(inst: VrptwInstance, visits: list[int], times: RouteTimes, v
         load += int(inst.demand[node])
         if load > spec.capacity:
             found.append(f"over capacity: {load} units loaded up to this stop, the {spec.name} carries {spec.capacity}")
+        over = [t for t in inst.over_capacity(visits[: i + 1], vehicle_type) if "parcels" not in t]
+        if over:
+            found.append(f"over capacity: {'; '.join(over)} loaded up to this stop")
         # From the last stop this is the route's own return (a break on the way back included); from earlier
         # ones, the soonest it could be.
         back = times.end if i == last else leave + int(inst.travel[node, inst.end_node(vehicle_type)])

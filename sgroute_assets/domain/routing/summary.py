@@ -51,6 +51,10 @@ def vehicle_type_text(t: VehicleType) -> str:
     """ "2 x Van: capacity 20, 08:00-18:00, routes at most 540 min" - one type's own figures."""
     shift = f"{format_clock(t.shift_start_min)}-{format_clock(t.shift_end_min)}"
     text = f"{t.count} x {t.name}: capacity {t.capacity}, {shift}, routes at most {t.max_route_min} min"
+    if t.capacity_weight_kg is not None:
+        text += f", {t.capacity_weight_kg:g} kg"
+    if t.capacity_volume_l is not None:
+        text += f", {t.capacity_volume_l:g} L"
     if t.max_stops is not None:
         text += f", at most {t.max_stops} stops"
     if t.skills:
@@ -64,8 +68,15 @@ def fleet_lines(plan: RoutePlan) -> list[str]:
 
 
 def load_text(plan: RoutePlan, route: Route) -> str:
-    """ "12/20": the route's load against its own vehicle's capacity."""
-    return f"{route.load}/{plan.vehicle_type_of(route).capacity}"
+    """ "12/20": the route's load against its own vehicle's capacity; then kilograms and litres when the stops
+    give them ("12/20 · 85.5/100 kg")."""
+    t = plan.vehicle_type_of(route)
+    text = f"{route.load}/{t.capacity}"
+    for column, cap, unit in (("weight_kg", t.capacity_weight_kg, "kg"), ("volume_l", t.capacity_volume_l, "L")):
+        amounts = [getattr(v.stop, column) for v in route.visits if getattr(v.stop, column) is not None]
+        if amounts:
+            text += f" · {sum(amounts):g}/{'-' if cap is None else f'{cap:g}'} {unit}"
+    return text
 
 
 def accounting_text(plan: RoutePlan) -> str:

@@ -6,6 +6,7 @@ What other rooms, the assets, resources and CLI may use; everything else is the 
 from . import matching
 from .added_stops import ADD_MARK, merge_added_rows
 from .geocoding import INVALID, NEEDS_ATTENTION, OK, GeocodedStop, GeocodedStops, from_file_coordinates
+from .loads import LOAD_SCALE, LOAD_UNITS, VOLUME, WEIGHT, LoadUnit
 from .overrides import (
     SidecarSource,
     StopOverrides,
@@ -27,6 +28,7 @@ from .validation import (
     MAX_STOPS_ENV,
     is_null_text,
     max_stops_per_file,
+    parse_amount,
     parse_clock,
     parse_float,
     parse_skills,
@@ -38,6 +40,12 @@ from .validation import (
 
 __all__ = [
     "ADD_MARK",
+    "LOAD_SCALE",
+    "LOAD_UNITS",
+    "LoadUnit",
+    "VOLUME",
+    "WEIGHT",
+    "parse_amount",
     "merge_added_rows",
     "GeocodedStop",
     "GeocodedStops",

@@ -23,6 +23,9 @@ KNOWN_COLUMNS: tuple[str, ...] = (
     "contact_name",
     "priority",
     "requires",
+    "parcels",
+    "weight_kg",
+    "volume_l",
 )
 PRIORITIES = ("normal", "high")  # a high-priority stop is dropped last when not every stop fits
 
@@ -76,6 +79,8 @@ class Stop:
     sheet: str | None = None  # the worksheet of ``row``, when the workbook has more than one
     # Skills the vehicle must have ("chiller", "tailgate"): only a vehicle type with all of them serves it.
     requires: tuple[str, ...] = ()
+    weight_kg: float | None = None  # loads in kilograms and litres (domain/stops/loads.py); demand is parcels
+    volume_l: float | None = None
 
     @property
     def has_coordinates(self) -> bool:

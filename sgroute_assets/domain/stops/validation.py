@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import phonenumbers
 
+from .loads import MAX_LOAD
 from .reader import RawRow, RawTable, read_stop_file
 from .schema import (
     KNOWN_COLUMNS,
@@ -191,6 +192,13 @@ def _validate_row(
         else:
             err(column, message)
     demand = _non_negative_int(_cell(cells, index, "demand"), "demand", "demand", err)
+    parcels = _non_negative_int(_cell(cells, index, "parcels"), "parcels", "parcels", err)
+    if parcels is not None and demand is not None and parcels != demand:
+        err("parcels", f"parcels {parcels} and demand {demand} differ: parcels is demand's other name; give one")
+    elif parcels is not None:
+        demand = parcels
+    weight = parse_amount(_cell(cells, index, "weight_kg"), "weight_kg", err)
+    volume = parse_amount(_cell(cells, index, "volume_l"), "volume_l", err)
     if demand is not None and demand > MAX_DEMAND:
         err("demand", f"demand {demand:,} is above the maximum of {MAX_DEMAND:,} per stop")
         demand = None
@@ -236,6 +244,8 @@ def _validate_row(
             contact_name=contact,
             priority=priority,
             requires=requires,
+            weight_kg=weight,
+            volume_l=volume,
             extra=extra,
             warnings=tuple(f"{w.column or 'row'}: {w.message}" for w in warnings),
             sheet=sheet,
@@ -307,6 +317,20 @@ def _coordinates(lat_text: str, lon_text: str, err) -> tuple[float | None, float
         err("lon", f"lon {lon} is outside Singapore ({SG_LON_MIN} to {SG_LON_MAX})")
         ok = False
     return (lat, lon) if ok else (None, None)
+
+
+def parse_amount(text: str, column: str, err) -> float | None:
+    """A non-negative decimal amount (kg or litres, domain/stops/loads.py), None when blank."""
+    if is_null_text(text):
+        return None
+    value = parse_float(text)
+    if value is None or not math.isfinite(value) or value < 0:
+        err(column, f"'{text}' is not an amount (a number of 0 or more)")
+        return None
+    if value > MAX_LOAD:
+        err(column, f"{value:,.0f} is above the maximum of {MAX_LOAD:,.0f} per stop")
+        return None
+    return value
 
 
 def _non_negative_int(text: str, column: str, label: str, err) -> int | None:

@@ -69,6 +69,12 @@ def solve_ortools(
     demand_cb = routing.RegisterUnaryTransitVector([int(inst.demand[i]) for i in index_map])
     routing.AddDimensionWithVehicleCapacity(demand_cb, 0, [int(s.capacity) for s in specs], True, "Load")
 
+    for d, amounts in enumerate(inst.loads):  # kilograms and litres: one dimension each
+        unit_cb = routing.RegisterUnaryTransitVector([int(amounts[i]) for i in index_map])
+        total = sum(int(amounts[i]) for i in index_map)
+        caps = [s.load_capacity[d] if d < len(s.load_capacity) else None for s in specs]
+        limits = [total if cap is None else int(cap) for cap in caps]
+        routing.AddDimensionWithVehicleCapacity(unit_cb, 0, limits, True, inst.load_names[d])
     if any(s.max_stops is not None for s in specs):  # a route's stop count against its type's max_stops
         counts = [0] * first + [1] * len(nodes) + [0] * (len(index_map) - first - len(nodes))
         visit = routing.RegisterUnaryTransitVector(counts)

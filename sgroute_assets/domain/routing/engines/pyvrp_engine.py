@@ -63,11 +63,17 @@ def solve_pyvrp(
     loads = allowed_type_loads(inst, nodes)
     # A route's stop count is one more load dimension: every stop loads 1, a type carries its max_stops.
     counted = any(spec.max_stops is not None for spec in inst.vehicle_types)
+    # Kilograms and litres (domain/stops/loads.py): one dimension each; a type without a limit carries them all.
+    totals = [sum(amounts[n] for n in nodes) for amounts in inst.loads]
     for k, spec in enumerate(inst.vehicle_types):
         stops_room = [spec.max_stops if spec.max_stops is not None else len(nodes)] if counted else []
+        units = [
+            total if d >= len(spec.load_capacity) or spec.load_capacity[d] is None else spec.load_capacity[d]
+            for d, total in enumerate(totals)
+        ]
         m.add_vehicle_type(
             num_available=spec.count,
-            capacity=[spec.capacity, *loads.capacity(k), *stops_room],
+            capacity=[spec.capacity, *units, *loads.capacity(k), *stops_room],
             start_depot=depots[spec.start_depot],
             end_depot=depots[spec.end_depot],
             fixed_cost=spec.fixed_cost,
@@ -81,7 +87,12 @@ def solve_pyvrp(
     for k, node in enumerate(nodes, start=1):
         m.add_client(
             locations[k],
-            delivery=[int(inst.demand[node]), *loads.delivery(node), *([1] if counted else [])],
+            delivery=[
+                int(inst.demand[node]),
+                *(int(amounts[node]) for amounts in inst.loads),
+                *loads.delivery(node),
+                *([1] if counted else []),
+            ],
             service_duration=int(inst.service[node]),
             tw_early=int(inst.tw_open[node]),
             tw_late=int(inst.tw_close[node]),
