@@ -57,6 +57,8 @@ def _reason_alone_for(inst: VrptwInstance, node: int, vehicle_type: int) -> Drop
     if out_leg >= UNREACHABLE or back_leg >= UNREACHABLE:
         return DropReason(UNREACHABLE_REASON, "no road connection between the depot and this stop")
     over = inst.over_capacity([node], vehicle_type)
+    if over and inst.demand[node] > spec.capacity and len(over) == 1:
+        return DropReason(CAPACITY, f"demand {inst.demand[node]} is more than a vehicle carries ({inst.capacity})")
     if over:
         return DropReason(CAPACITY, f"its load is more than a {spec.name} carries ({'; '.join(over)})")
     earliest_arrival = spec.shift_start + out_leg

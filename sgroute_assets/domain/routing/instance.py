@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..stops import LOAD_UNITS, LoadUnit, Stop
+from ..stops import LOAD_UNITS, LoadUnit, Stop, shared_places
 from ..travel_times import TravelMatrix
 from .fleet import Fleet, FleetError
 
@@ -69,6 +69,16 @@ class VrptwInstance:
     # ("weight_kg"), and per name each node's amount in tenths; VehicleSpec.load_capacity follows the names.
     load_names: tuple[str, ...] = ()
     loads: list[list[int]] = field(default_factory=list)
+    # Setup paid once per place (domain/stops/places.py): per node its setup and place; ``travel`` already holds
+    # the setup on every leg into a node from another place. Empty when no stop has a setup.
+    setup: list[int] = field(default_factory=list)
+    place: list[int] = field(default_factory=list)
+
+    def setup_on(self, a: int, b: int) -> int:
+        """The setup seconds ``travel[a, b]`` includes: ``b``'s setup when the leg arrives from another place."""
+        if not self.setup or self.place[a] == self.place[b]:
+            return 0
+        return self.setup[b]
 
     def load_units(self) -> list[LoadUnit]:
         return [next(u for u in LOAD_UNITS if u.column == name) for name in self.load_names]
@@ -217,6 +227,15 @@ def instance_from_stops(
     travel_cost, duration_cost = weights.scaled()
     duration = np.where(np.isfinite(matrix.duration_s), np.rint(matrix.duration_s), UNREACHABLE)
     units = [u for u in LOAD_UNITS if any(getattr(s, u.column) for s in stops)]
+    setup, place = [], []
+    if any(s.setup_min for s in stops):
+        n_all = len(matrix.node_ids)
+        setup = [0] + [s.setup_min * 60 for s in stops] + [0] * len(extra)
+        # Depot points are places of their own (negative numbers never equal a stop's place).
+        place = [-1] + shared_places(stops) + [-2 - k for k in range(len(extra))]
+        arrive = np.array(setup, dtype=np.int64)[None, :].repeat(n_all, axis=0)
+        same = np.array(place)[:, None] == np.array(place)[None, :]
+        duration = np.where(duration >= UNREACHABLE, UNREACHABLE, duration + np.where(same, 0, arrive))
     shift_start = fleet.shift_start_min * 60
     shift_end = fleet.shift_end_min * 60
     specs = []
@@ -267,6 +286,8 @@ def instance_from_stops(
         extra_depots=len(extra),
         allowed_types={i: fleet.skilled_types(need) for i, need in skilled.items()},
         load_names=tuple(u.column for u in units),
+        setup=setup,
+        place=place,
         loads=[[0] + [u.scaled(getattr(s, u.column)) for s in stops] + depots for u in units],
         required_skills=skilled,
     )

@@ -140,7 +140,7 @@ class _Legs:
                     self.failed[(a, b)] = answers.failed.get(pair, "OneMap gave no time for this leg")
                     continue
                 self.exact[(a, b)] = leg
-                self.inst.travel[a, b] = int(np.rint(leg.duration_s))
+                self.inst.travel[a, b] = int(np.rint(leg.duration_s)) + self.inst.setup_on(a, b)
                 if leg.distance_m is not None:
                     self.inst.distance[a, b] = leg.distance_m
 

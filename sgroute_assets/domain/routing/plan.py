@@ -140,6 +140,7 @@ def assemble_plan(
         time_limit_s=settings.time_limit_s,
         matrix_source=matrix_source,
         engine=result.engine,
+        engine_reason=result.engine_reason,
         stop_reason=result.stop_reason,
         best_found_s=result.best_found_s,
         violations=violations or [],

@@ -32,6 +32,7 @@ class Visit:
     # "done": delivered before a re-plan, timed as the driver reported and never moved again (replan.py);
     # "planned": still ahead of the van.
     status: str = "planned"
+    setup_s: int = 0  # parking and access paid on arriving at this place (in the leg's time, not driving)
 
     @property
     def wait_s(self) -> int:
@@ -164,6 +165,7 @@ class RoutePlan:
     matrix_source: str
     checks: list[str] = field(default_factory=list)  # feasibility violations (always empty when stored)
     engine: str = ""  # pyvrp | ortools: which engine produced the routes
+    engine_reason: str = ""  # why that engine: asked for, or what in the plan needs it
     stop_reason: str = ""  # time_limit | stalled | engine_finished | nothing_to_plan
     best_found_s: float | None = None  # when the search reached the returned plan
     # Identity and day, set by the route_plan asset and printed on every export so a driver's sheet can be
@@ -255,6 +257,11 @@ class RoutePlan:
             d.stop for d in self.dropped if d.stop.warnings
         ]
 
+    @property
+    def setup_saved_s(self) -> int:
+        """What paying setup once per place saved against paying it at every stop (the old model)."""
+        return sum(v.stop.setup_min * 60 - v.setup_s for r in self.routes for v in r.visits)
+
     def totals(self) -> dict[str, float | int | str]:
         counts = self.row_counts()
         return {
@@ -274,6 +281,8 @@ class RoutePlan:
             "solver_status": self.solver_status,
             "solver_engine": self.engine,
             "solver_stop_reason": self.stop_reason,
+            "solver_engine_reason": self.engine_reason,
+            **({"setup_saved_min": round(self.setup_saved_s / 60, 1)} if self.setup_saved_s else {}),
         }
 
 

@@ -35,9 +35,10 @@ def build_route(
                 arrival_s=arrive,
                 service_start_s=begin,
                 departure_s=leave,
-                travel_s=int(inst.travel[prev, node]),
+                travel_s=int(inst.travel[prev, node]) - inst.setup_on(prev, node),
                 distance_m=float(inst.distance[prev, node]),
                 break_s=times.break_at(seq - 1),
+                setup_s=inst.setup_on(prev, node),
             )
         )
         prev = node

@@ -21,6 +21,7 @@ from .overrides import (
     stop_file_names_for,
 )
 from .partition_keys import partition_key_for, unique_partition_key
+from .places import SAME_PLACE_M, shared_places, unit_of
 from .reader import MAX_FILE_BYTES, RawRow, RawTable, StopFileError, read_stop_file, suffix_of
 from .schema import SG_LAT_MAX, SG_LAT_MIN, SG_LON_MAX, SG_LON_MIN, Issue, Stop, ValidationReport, format_clock
 from .sidecar_table import row_place, sidecar_columns
@@ -40,6 +41,9 @@ from .validation import (
 
 __all__ = [
     "ADD_MARK",
+    "SAME_PLACE_M",
+    "shared_places",
+    "unit_of",
     "LOAD_SCALE",
     "LOAD_UNITS",
     "LoadUnit",

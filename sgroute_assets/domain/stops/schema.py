@@ -26,6 +26,7 @@ KNOWN_COLUMNS: tuple[str, ...] = (
     "parcels",
     "weight_kg",
     "volume_l",
+    "setup_min",
 )
 PRIORITIES = ("normal", "high")  # a high-priority stop is dropped last when not every stop fits
 
@@ -81,6 +82,8 @@ class Stop:
     requires: tuple[str, ...] = ()
     weight_kg: float | None = None  # loads in kilograms and litres (domain/stops/loads.py); demand is parcels
     volume_l: float | None = None
+    # Parking, the lift, the security desk: paid once per place the driver arrives at (domain/stops/places.py).
+    setup_min: int = 0
 
     @property
     def has_coordinates(self) -> bool:

@@ -198,6 +198,9 @@ def _validate_row(
     elif parcels is not None:
         demand = parcels
     weight = parse_amount(_cell(cells, index, "weight_kg"), "weight_kg", err)
+    setup = _non_negative_int(_cell(cells, index, "setup_min"), "setup_min", "setup time (minutes)", err)
+    if setup is not None and setup > MAX_SERVICE_MIN:
+        err("setup_min", f"setup time of {setup} minutes is longer than a day")
     volume = parse_amount(_cell(cells, index, "volume_l"), "volume_l", err)
     if demand is not None and demand > MAX_DEMAND:
         err("demand", f"demand {demand:,} is above the maximum of {MAX_DEMAND:,} per stop")
@@ -245,6 +248,7 @@ def _validate_row(
             priority=priority,
             requires=requires,
             weight_kg=weight,
+            setup_min=setup or 0,
             volume_l=volume,
             extra=extra,
             warnings=tuple(f"{w.column or 'row'}: {w.message}" for w in warnings),

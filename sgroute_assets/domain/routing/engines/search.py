@@ -46,6 +46,7 @@ class SolverResult:
     solve_time_s: float
     route_types: list[int] = field(default_factory=list)  # vehicle type index of each route
     engine: str = ""
+    engine_reason: str = ""
     stop_reason: str = ""
     best_found_s: float | None = None  # when the returned plan's cost was first reached
     # One entry per PyVRP search run (seed, "required" or "optional" stops, objective or None when it found no

@@ -31,6 +31,7 @@ __all__ = [
     "SolverResult",
     "SolverSettings",
     "choose_engine",
+    "engine_reason",
     "solve_vrptw",
 ]
 
@@ -41,6 +42,15 @@ def choose_engine(inst: VrptwInstance, settings: SolverSettings) -> str:
     if settings.engine != "auto":
         return settings.engine
     return "ortools" if inst.has_breaks else "pyvrp"
+
+
+def engine_reason(inst: VrptwInstance, settings: SolverSettings) -> str:
+    """Why the engine that plans this instance was chosen, in a planner's words (the plan and its page say it)."""
+    if settings.engine != "auto":
+        return f"{settings.engine} was asked for (solver engine setting)"
+    if inst.has_breaks:
+        return "OR-Tools: the fleet has driver breaks, which PyVRP 0.14 does not model"
+    return "PyVRP, the quality engine: everything in this plan is expressible in it"
 
 
 def solve_vrptw(
@@ -65,6 +75,7 @@ def solve_vrptw(
             objective=0,
             solve_time_s=0.0,
             engine=engine,
+            engine_reason=engine_reason(inst, settings),
             stop_reason=STOP_NOTHING_TO_PLAN,
         )
     monitor = SearchMonitor(engine, settings, len(nodes), progress, started=started)
@@ -79,4 +90,5 @@ def solve_vrptw(
             raise RuntimeError(f"the {engine} engine used an unreachable leg")
     if progress is not None:
         progress(monitor.snapshot())
+    result.engine_reason = engine_reason(inst, settings)
     return result
