@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..routing import DepotPoint, Route, RoutePlan, clock
+from ..routing import DepotPoint, Route, RoutePlan, clock, stop_windows_text
 from ._format import (
     BOM,
     PLAN_COLUMNS,
@@ -97,7 +97,7 @@ def driver_rows(plan: RoutePlan, route: Route, extras: list[str] | None = None) 
                 round(visit.wait_s / 60),
                 clock(visit.service_start_s),
                 clock(visit.departure_s),
-                time_window(stop.tw_start_min, stop.tw_end_min),
+                stop_windows_text(stop),
                 stop.stop_ref,
                 text(stop.address),
                 text(stop.postal_code),

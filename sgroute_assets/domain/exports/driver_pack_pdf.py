@@ -38,12 +38,12 @@ from ..routing import (
     fleet_lines,
     load_text,
     plan_title,
+    stop_windows_text,
     unplanned_address,
     vehicle_label,
 )
 from .changes_csv import change_notice
 from .colors import vehicle_color
-from .driver_csv import time_window
 from .navigation import navigation_links
 from .pdf_fonts import pdf_fonts, pdf_text
 
@@ -290,7 +290,7 @@ def _vehicle_section(plan: RoutePlan, route: Route, sheet: StyleSheet1) -> list[
                 clock(visit.arrival_s),
                 wait,
                 f"{clock(visit.service_start_s)}–{clock(visit.departure_s)}",
-                time_window(stop.tw_start_min, stop.tw_end_min),
+                stop_windows_text(stop),
                 Paragraph(
                     _lines([stop.stop_ref, f"{stop.demand} units" if stop.demand else None], 60) + _nav(stop), cell
                 ),

@@ -20,9 +20,9 @@ from ..routing import (
     fleet_lines,
     load_text,
     plan_title,
+    stop_windows_text,
     unplanned_address,
     vehicle_label,
-    window_text,
 )
 from .colors import vehicle_color
 
@@ -68,7 +68,7 @@ def _route_section(plan: RoutePlan, route: Route) -> str:
             clock(v.arrival_s),
             round(v.wait_s / 60) or "",
             clock(v.service_start_s),
-            window_text(v.stop.tw_start_min, v.stop.tw_end_min),
+            stop_windows_text(v.stop),
             v.stop.stop_ref,
             ", ".join(x for x in (v.stop.address, v.stop.postal_code) if x),
             v.stop.contact_name,

@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..routing import Route, RoutePlan, clock
+from ..routing import Route, RoutePlan, clock, stop_windows_text
 from ..stops import Stop, format_clock
 from .colors import vehicle_color
-from .driver_csv import time_window
 from .road_path import joined, route_legs
 
 Feature = dict[str, Any]
@@ -86,7 +85,7 @@ def route_geojson(plan: RoutePlan) -> dict[str, Any]:
                         "wait_min": round(visit.wait_s / 60),
                         "service_start": clock(visit.service_start_s),
                         "departure": clock(visit.departure_s),
-                        "time_window": time_window(stop.tw_start_min, stop.tw_end_min),
+                        "time_window": stop_windows_text(stop),
                         **_stop_fields(stop),
                         "color": color,
                     },
@@ -104,7 +103,7 @@ def route_geojson(plan: RoutePlan) -> dict[str, Any]:
                     "stop_ref": stop.stop_ref,
                     "reason": dropped.reason,
                     "message": dropped.message,
-                    "time_window": time_window(stop.tw_start_min, stop.tw_end_min),
+                    "time_window": stop_windows_text(stop),
                     **_stop_fields(stop),
                 },
             )

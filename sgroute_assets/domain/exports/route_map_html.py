@@ -16,7 +16,7 @@ from functools import lru_cache
 from html import escape
 from importlib import resources
 
-from ..routing import Route, RoutePlan, accounting_text, clock, plan_title, shift_text, vehicle_label, window_text
+from ..routing import Route, RoutePlan, accounting_text, clock, plan_title, shift_text, stop_windows_text, vehicle_label
 from ..stops import Stop
 from .colors import vehicle_color
 from .navigation import navigation_links
@@ -64,7 +64,7 @@ def _rows(pairs: list[tuple[str, object]]) -> list[list[str]]:
 
 def _stop_rows(stop: Stop) -> list[tuple[str, object]]:
     return [
-        ("window", window_text(stop.tw_start_min, stop.tw_end_min)),
+        ("window", stop_windows_text(stop)),
         ("address", " ".join(x for x in (stop.address, stop.postal_code) if x)),
         ("contact", " ".join(x for x in (stop.contact_name, stop.phone) if x)),
         ("notes", stop.notes),

@@ -62,19 +62,19 @@ def _reason_alone_for(inst: VrptwInstance, node: int, vehicle_type: int) -> Drop
     if over:
         return DropReason(CAPACITY, f"its load is more than a {spec.name} carries ({'; '.join(over)})")
     earliest_arrival = spec.shift_start + out_leg
-    if earliest_arrival > inst.tw_close[node]:
+    if earliest_arrival > inst.last_close(node):
         return DropReason(
             TIME_WINDOW,
             f"the earliest a vehicle can arrive is {_clock(earliest_arrival)}, after the window closes at "
-            f"{_clock(inst.tw_close[node])}",
+            f"{_clock(inst.last_close(node))}",
         )
-    begin = max(earliest_arrival, inst.tw_open[node])
+    begin = inst.service_start_at(node, earliest_arrival)
     back = begin + inst.service[node] + back_leg
     if back > spec.shift_end:
-        if inst.tw_open[node] > earliest_arrival:
+        if begin > earliest_arrival:
             return DropReason(
                 TIME_WINDOW,
-                f"served when the window opens at {_clock(inst.tw_open[node])}, the vehicle is back at "
+                f"served when the window opens at {_clock(begin)}, the vehicle is back at "
                 f"{_clock(back)}, after the shift ends at {_clock(spec.shift_end)}",
             )
         return DropReason(
@@ -105,7 +105,7 @@ def _route_fits(inst: VrptwInstance, visits: list[int], vehicle_type: int) -> tu
     fits = spec.max_stops is None or len(visits) <= spec.max_stops
     load_ok = fits and not inst.over_capacity(visits, vehicle_type)
     times = schedule_route(inst, visits, vehicle_type)
-    windows_ok = all(s <= inst.tw_close[n] for n, s in zip(visits, times.service_start, strict=True))
+    windows_ok = all(inst.in_window(n, s) for n, s in zip(visits, times.service_start, strict=True))
     shift_ok = times.end <= spec.shift_end and times.end - times.start <= spec.max_route
     return load_ok, windows_ok, shift_ok
 

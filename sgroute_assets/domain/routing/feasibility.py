@@ -111,11 +111,9 @@ def check_plan(inst: VrptwInstance, routes: list[ClaimedRoute], dropped: list[in
                 placed = True
             if claimed < arrive:
                 problems.append(f"{label}: service at {name[node]} starts at {claimed}, before arrival at {arrive}")
-            if claimed < inst.tw_open[node] or claimed > inst.tw_close[node]:
-                problems.append(
-                    f"{label}: service at {name[node]} starts at {claimed}, outside its window "
-                    f"{inst.tw_open[node]}-{inst.tw_close[node]}"
-                )
+            if not any(o <= claimed <= c for o, c in inst.windows(node)):
+                shown = " or ".join(f"{o}-{c}" for o, c in inst.windows(node))
+                problems.append(f"{label}: service at {name[node]} starts at {claimed}, outside its window {shown}")
             if brk is not None and brk < claimed + inst.service[node] and claimed < brk + rest:
                 problems.append(f"{label}: the break {brk}-{brk + rest} overlaps the visit to {name[node]}")
             clock = max(claimed, arrive) + inst.service[node]

@@ -73,6 +73,33 @@ class VrptwInstance:
     # the setup on every leg into a node from another place. Empty when no stop has a setup.
     setup: list[int] = field(default_factory=list)
     place: list[int] = field(default_factory=list)
+    # A second window some stops accept (node -> open, close), after their first: served in one or the other.
+    second_window: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def windows(self, node: int) -> list[tuple[int, int]]:
+        first = (int(self.tw_open[node]), int(self.tw_close[node]))
+        return [first, self.second_window[node]] if node in self.second_window else [first]
+
+    def in_window(self, node: int, at: int) -> bool:
+        return any(o <= at <= c for o, c in self.windows(node))
+
+    def service_start_at(self, node: int, ready: int) -> int:
+        """The earliest service at or after ``ready``: the first window still open then, else ``ready`` (late)."""
+        for open_, close in self.windows(node):
+            if ready <= close:
+                return max(ready, open_)
+        return max(ready, int(self.tw_open[node]))
+
+    def close_for(self, node: int, at: int) -> int:
+        """The close of the window a service at ``at`` falls in (or the last one that opened before it)."""
+        found = int(self.tw_close[node])
+        for open_, close in self.windows(node):
+            if open_ <= at:
+                found = close
+        return found
+
+    def last_close(self, node: int) -> int:
+        return self.windows(node)[-1][1]
 
     def setup_on(self, a: int, b: int) -> int:
         """The setup seconds ``travel[a, b]`` includes: ``b``'s setup when the leg arrives from another place."""
@@ -288,6 +315,11 @@ def instance_from_stops(
         load_names=tuple(u.column for u in units),
         setup=setup,
         place=place,
+        second_window={
+            i: (s.tw2_start_min * 60, s.tw2_end_min * 60)
+            for i, s in enumerate(stops, start=1)
+            if s.tw2_start_min is not None and s.tw2_end_min is not None
+        },
         loads=[[0] + [u.scaled(getattr(s, u.column)) for s in stops] + depots for u in units],
         required_skills=skilled,
     )

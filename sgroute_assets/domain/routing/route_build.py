@@ -74,11 +74,11 @@ def stop_violations(inst: VrptwInstance, visits: list[int], times: RouteTimes, v
         if not inst.allows(node, vehicle_type):
             need = ", ".join(inst.required_skills.get(node, ())) or "another vehicle"
             found.append(f"needs {need}: the {spec.name} does not have it")
-        late = begin - int(inst.tw_close[node])
+        late = begin - inst.close_for(node, begin)
         if late > 0:
             found.append(
                 f"late by {math.ceil(late / 60)} min: service starts {clock(begin)}, the window closes at "
-                f"{clock(int(inst.tw_close[node]))}"
+                f"{clock(inst.close_for(node, begin))}"
             )
         if spec.max_stops is not None and i + 1 > spec.max_stops:
             found.append(f"over the maximum of {spec.max_stops} stops: stop {i + 1} of the {spec.name}'s route")

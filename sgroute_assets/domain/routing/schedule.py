@@ -73,7 +73,7 @@ def _forward(
         if k == len(visits):
             end = ready
             break
-        begin = max(ready, int(inst.tw_open[node]))
+        begin = inst.service_start_at(node, ready)
         arrival.append(arrive)
         start.append(begin)
         clock = begin + int(inst.service[node])
@@ -101,12 +101,12 @@ def _late(inst: VrptwInstance, visits: list[int], times: RouteTimes, vehicle_typ
         waited = 0
         for node, arrive, begin in zip(visits, times.arrival, times.service_start, strict=True):
             waited += begin - arrive
-            slack = min(slack, waited + int(inst.tw_close[node]) - begin)
+            slack = min(slack, waited + inst.close_for(node, begin) - begin)
         delay = max(0, min(slack, waited))
         return _forward(inst, visits, times.start + delay, vehicle_type) if delay else times
     # With a break on the road the slack is not additive (the window can absorb a delay): search for the
     # latest departure that keeps the end and every window the earliest schedule keeps.
-    bound = [max(int(inst.tw_close[n]), s) for n, s in zip(visits, times.service_start, strict=True)]
+    bound = [max(inst.close_for(n, s), s) for n, s in zip(visits, times.service_start, strict=True)]
 
     def keeps(depart: int) -> RouteTimes | None:
         t = _forward(inst, visits, depart, vehicle_type, times.break_after)
@@ -142,7 +142,7 @@ def _gap_ranks(inst: VrptwInstance, visits: list[int], base: RouteTimes, vehicle
     earliest, latest = spec.break_window
     rest = spec.break_duration
     k = len(visits)
-    close = [int(inst.tw_close[n]) for n in visits]
+    close = [inst.close_for(n, s) for n, s in zip(visits, base.service_start, strict=True)]
     wait = [s - a for a, s in zip(base.arrival, base.service_start, strict=True)]
     slack, waits = [0] * k, [0] * k
     for i in range(k - 1, -1, -1):
@@ -161,7 +161,7 @@ def _gap_ranks(inst: VrptwInstance, visits: list[int], base: RouteTimes, vehicle
             arrive = clock + int(inst.travel[prev, node])
             ready = b + rest if arrive <= b else arrive + rest
             if g < k:
-                delay = max(ready, int(inst.tw_open[node])) - base.service_start[g]
+                delay = inst.service_start_at(node, ready) - base.service_start[g]
                 ok = prefix_ok and delay <= slack[g]
                 end = base.end + max(0, delay - waits[g])
             else:
@@ -175,7 +175,7 @@ def _gap_ranks(inst: VrptwInstance, visits: list[int], base: RouteTimes, vehicle
 
 def _violations(inst: VrptwInstance, visits: list[int], times: RouteTimes, vehicle_type: int) -> int:
     spec = inst.vehicle_types[vehicle_type]
-    late = sum(1 for n, s in zip(visits, times.service_start, strict=True) if s > inst.tw_close[n])
+    late = sum(1 for n, s in zip(visits, times.service_start, strict=True) if not inst.in_window(n, s))
     return late + (times.end > spec.shift_end) + (times.end - times.start > spec.max_route)
 
 

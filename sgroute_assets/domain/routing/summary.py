@@ -11,7 +11,7 @@ import base64
 import datetime as dt
 
 from ..markdown import md_table, md_text
-from ..stops import ValidationReport, format_clock
+from ..stops import Stop, ValidationReport, format_clock
 from .fleet import VehicleType
 from .plan_types import Route, RoutePlan, UnplannedRow, clock
 
@@ -107,6 +107,14 @@ def window_text(tw_start_min: int | None, tw_end_min: int | None) -> str:
     if tw_start_min is None and tw_end_min is None:
         return ""
     return f"{format_clock(tw_start_min) or ''}-{format_clock(tw_end_min) or ''}"
+
+
+def stop_windows_text(stop: Stop) -> str:
+    """A stop's window, and its second one when it has one: "09:00-11:00 or 14:00-16:00"."""
+    first = window_text(stop.tw_start_min, stop.tw_end_min)
+    if stop.tw2_start_min is None:
+        return first
+    return f"{first} or {window_text(stop.tw2_start_min, stop.tw2_end_min)}"
 
 
 def plan_markdown(plan: RoutePlan, *, title: str | None = None, map_png: bytes | None = None) -> str:

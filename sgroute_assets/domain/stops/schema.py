@@ -27,6 +27,8 @@ KNOWN_COLUMNS: tuple[str, ...] = (
     "weight_kg",
     "volume_l",
     "setup_min",
+    "tw2_start",
+    "tw2_end",
 )
 PRIORITIES = ("normal", "high")  # a high-priority stop is dropped last when not every stop fits
 
@@ -84,6 +86,9 @@ class Stop:
     volume_l: float | None = None
     # Parking, the lift, the security desk: paid once per place the driver arrives at (domain/stops/places.py).
     setup_min: int = 0
+    # A second window the customer accepts, after the first (served in one or the other).
+    tw2_start_min: int | None = None
+    tw2_end_min: int | None = None
 
     @property
     def has_coordinates(self) -> bool:

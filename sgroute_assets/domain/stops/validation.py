@@ -28,6 +28,7 @@ from .schema import (
     RowResult,
     Stop,
     ValidationReport,
+    format_clock,
 )
 from .service_area import COAST_TOLERANCE_M, distances_outside_m, outside_message
 
@@ -211,6 +212,7 @@ def _validate_row(
     if service is not None and service > MAX_SERVICE_MIN:
         err("service_time_min", f"service time of {service} minutes is longer than a day")
     tw_start, tw_end = _time_window(_cell(cells, index, "tw_start"), _cell(cells, index, "tw_end"), err)
+    tw2_start, tw2_end = _second_window(cells, index, tw_end, err)
     # A phone number is contact detail, not a reason to leave a delivery out: problems are warnings.
     phone = _phone(_cell(cells, index, "phone"), warn)
     contact_text = _cell(cells, index, "contact_name")
@@ -243,6 +245,8 @@ def _validate_row(
             service_time_min=service or 0,
             tw_start_min=tw_start,
             tw_end_min=tw_end,
+            tw2_start_min=tw2_start,
+            tw2_end_min=tw2_end,
             phone=phone,
             contact_name=contact,
             priority=priority,
@@ -366,28 +370,46 @@ def parse_clock(text: str) -> int | None:
     return None
 
 
-def _time_window(start_text: str, end_text: str, err) -> tuple[int | None, int | None]:
+def _time_window(
+    start_text: str, end_text: str, err, names: tuple[str, str] = ("tw_start", "tw_end")
+) -> tuple[int | None, int | None]:
+    first, last = names
     start_blank, end_blank = is_null_text(start_text), is_null_text(end_text)
     start = end = None
     bad = False
     if not start_blank:
         start = parse_clock(start_text)
         if start is None:
-            err("tw_start", f"tw_start '{start_text}' is not a time of day like 09:30")
+            err(first, f"{first} '{start_text}' is not a time of day like 09:30")
             bad = True
     if not end_blank:
         end = parse_clock(end_text)
         if end is None:
-            err("tw_end", f"tw_end '{end_text}' is not a time of day like 17:00")
+            err(last, f"{last} '{end_text}' is not a time of day like 17:00")
             bad = True
     if bad:
         return None, None
     if start_blank != end_blank:
-        missing = "tw_end" if end_blank else "tw_start"
-        err(missing, "give both tw_start and tw_end, or leave both empty")
+        missing = last if end_blank else first
+        err(missing, f"give both {first} and {last}, or leave both empty")
         return None, None
     if start is not None and end is not None and start >= end:
-        err("tw_end", f"time window ends ({end_text}) before or when it starts ({start_text})")
+        err(last, f"time window ends ({end_text}) before or when it starts ({start_text})")
+        return None, None
+    return start, end
+
+
+def _second_window(cells, index, tw_end: int | None, err) -> tuple[int | None, int | None]:
+    """The other window a customer accepts ("09:00-11:00 or 14:00-16:00"): after the first, which it needs."""
+    texts = _cell(cells, index, "tw2_start"), _cell(cells, index, "tw2_end")
+    start, end = _time_window(*texts, err, ("tw2_start", "tw2_end"))
+    if start is None:
+        return None, None
+    if tw_end is None:
+        err("tw2_start", "a second window needs the first one (tw_start, tw_end) too")
+        return None, None
+    if start <= tw_end:
+        err("tw2_start", f"the second window must start after the first ends ({format_clock(tw_end)})")
         return None, None
     return start, end
 

@@ -84,7 +84,9 @@ def solve_ortools(
     for k in range(first, first + len(nodes)):
         node = index_map[k]
         index = manager.NodeToIndex(k)
-        time_dim.CumulVar(index).SetRange(int(inst.tw_open[node]), int(inst.tw_close[node]))
+        time_dim.CumulVar(index).SetRange(int(inst.tw_open[node]), inst.last_close(node))
+        if node in inst.second_window:  # served in one window or the other, never between them
+            time_dim.CumulVar(index).RemoveInterval(int(inst.tw_close[node]) + 1, inst.second_window[node][0] - 1)
         routing.AddDisjunction([index], inst.node_penalty(node))
         if node in inst.allowed_types:
             allowed = [v for v, t in enumerate(vehicle_types) if inst.allows(node, t)]

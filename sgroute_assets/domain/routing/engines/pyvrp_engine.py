@@ -43,7 +43,11 @@ def solve_pyvrp(
     domain/routing/leg_verification.py) instead of PyVRP's own start; stops not in ``nodes`` are left out of them.
     """
     own_depots = sorted({d for t in inst.vehicle_types for d in (t.start_depot, t.end_depot)} - {0})
-    index_map = [0] + nodes + own_depots
+    # A stop with a second window is two clients, one per window, in a mutually exclusive client group: exactly one
+    # is visited (at most one when visits are optional). Client k is instance node ``clients[k]``.
+    twins = [n for n in nodes if n in inst.second_window]
+    clients = nodes + twins
+    index_map = [0] + clients + own_depots
     sub = np.ix_(index_map, index_map)
     travel = inst.travel[sub]
     # Unreachable legs become longer than any shift: using one breaks every window, never in a feasible plan.
@@ -56,7 +60,7 @@ def solve_pyvrp(
     m = Model()
     locations = [m.add_location(0, 0, name=inst.node_ids[n]) for n in index_map]
     depots = {}
-    for k, node in zip([0, *range(len(nodes) + 1, len(index_map))], [0, *own_depots], strict=True):
+    for k, node in zip([0, *range(len(clients) + 1, len(index_map))], [0, *own_depots], strict=True):
         depots[node] = m.add_depot(
             locations[k], tw_early=inst.shift_start, tw_late=inst.shift_end, name=inst.node_ids[node]
         )
@@ -84,7 +88,10 @@ def solve_pyvrp(
             unit_duration_cost=inst.duration_cost,
             name=spec.name,
         )
-    for k, node in enumerate(nodes, start=1):
+    groups = {node: m.add_client_group(required=required, name=inst.node_ids[node]) for node in twins}
+    for k, node in enumerate(clients, start=1):
+        early, late = inst.second_window[node] if k > len(nodes) else (inst.tw_open[node], inst.tw_close[node])
+        group = groups.get(node)
         m.add_client(
             locations[k],
             delivery=[
@@ -94,10 +101,11 @@ def solve_pyvrp(
                 *([1] if counted else []),
             ],
             service_duration=int(inst.service[node]),
-            tw_early=int(inst.tw_open[node]),
-            tw_late=int(inst.tw_close[node]),
-            required=required,
+            tw_early=int(early),
+            tw_late=int(late),
+            required=required and group is None,  # a group's members are not required one by one
             prize=0 if required else inst.node_penalty(node),
+            group=group,
             name=inst.node_ids[node],
         )
     data = m.data().replace(distance_matrices=[matrix], duration_matrices=[matrix])
@@ -135,8 +143,8 @@ def solve_pyvrp(
     route_types: list[int] = []
     served: set[int] = set()
     for route in best.routes():
-        # A client activity carries the 0-based client index (not the location): client k is node nodes[k].
-        visits = [nodes[a.idx] for a in route if a.type == ActivityType.CLIENT]
+        # A client activity carries the 0-based client index (not the location): client k is node clients[k].
+        visits = [clients[a.idx] for a in route if a.type == ActivityType.CLIENT]
         if not visits:
             continue
         routes.append(visits)
