@@ -42,6 +42,13 @@ def solve_pyvrp(
     ``initial`` starts the search from given routes (a plan being repaired on exact legs,
     domain/routing/leg_verification.py) instead of PyVRP's own start; stops not in ``nodes`` are left out of them.
     """
+    data, clients = problem_data(inst, nodes, required)
+    return _solve(inst, settings, nodes, monitor, required, initial, data, clients)
+
+
+def problem_data(inst: VrptwInstance, nodes: list[int], required: bool = False):
+    """The instance over ``nodes`` as PyVRP's ProblemData, and the instance node of each client (a stop with two
+    windows is two clients): what the engine solves, and what ``benchmarks/`` give plain PyVRP to compare."""
     own_depots = sorted({d for t in inst.vehicle_types for d in (t.start_depot, t.end_depot)} - {0})
     # A stop with a second window is two clients, one per window, in a mutually exclusive client group: exactly one
     # is visited (at most one when visits are optional). Client k is instance node ``clients[k]``.
@@ -108,8 +115,10 @@ def solve_pyvrp(
             group=group,
             name=inst.node_ids[node],
         )
-    data = m.data().replace(distance_matrices=[matrix], duration_matrices=[matrix])
+    return m.data().replace(distance_matrices=[matrix], duration_matrices=[matrix]), clients
 
+
+def _solve(inst, settings, nodes, monitor, required, initial, data, clients) -> SolverResult:
     # PyVRP's default penalty ceiling (1e5 per unit of excess load or time warp) is below our drop prizes,
     # so keeping an overloaded stop would look cheaper than dropping it and no feasible plan is found;
     # let one unit of violation cost as much as dropping the most valuable stop.
