@@ -99,6 +99,8 @@ def _type_from_config(c: VehicleTypeConfig, default: VehicleType) -> VehicleType
         max_stops=c.max_stops,
         capacity_weight_kg=c.capacity_weight_kg,
         capacity_volume_l=c.capacity_volume_l,
+        max_overtime_min=c.max_overtime_min,
+        overtime_cost_per_hour=c.overtime_cost_per_hour,
     )
 
 

@@ -88,6 +88,10 @@ class VehicleTypeConfig(dg.Config):
     max_stops: int | None = Field(default=None, description="Most stops one route of this type serves.")
     capacity_weight_kg: float | None = Field(default=None, description="What one vehicle carries in kg.")
     capacity_volume_l: float | None = Field(default=None, description="What one vehicle carries in litres.")
+    max_overtime_min: int = Field(default=0, description="How far past the shift a route may run.")
+    overtime_cost_per_hour: float = Field(
+        default=0.0, description="What one hour over costs, in minutes of paid time (30: time and a half)."
+    )
 
 
 class SequenceRouteConfig(dg.Config):

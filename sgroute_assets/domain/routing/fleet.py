@@ -66,6 +66,10 @@ class VehicleType:
     # What one vehicle carries in kilograms and litres (None: not limited in that unit); capacity is parcels.
     capacity_weight_kg: float | None = None
     capacity_volume_l: float | None = None
+    # The shift may run over by up to this much, each hour over costing overtime_cost_per_hour minutes of paid
+    # time (30: time and a half); overtime is route time beyond max_route_min or the shift's length.
+    max_overtime_min: int = 0
+    overtime_cost_per_hour: float = 0.0
     skills: tuple[str, ...] = ()  # what its vehicles have ("chiller", "tailgate"): stops that require one need it
 
     def problems(self) -> list[str]:
@@ -90,6 +94,10 @@ class VehicleType:
         for label, value in amounts:
             if value is not None and not 0 <= value <= MAX_CAPACITY:
                 out.append(f"{self.name}: {label} must not be negative nor above {MAX_CAPACITY:,}")
+        if not 0 <= self.max_overtime_min <= MAX_ROUTE_MIN:
+            out.append(f"{self.name}: max_overtime_min must be between 0 and {MAX_ROUTE_MIN}")
+        if self.overtime_cost_per_hour < 0:
+            out.append(f"{self.name}: overtime_cost_per_hour must not be negative")
         if self.fixed_cost_min < 0:
             out.append(f"{self.name}: fixed cost must not be negative")
         for label, lat, lon in (("start", self.start_lat, self.start_lon), ("end", self.end_lat, self.end_lon)):

@@ -14,6 +14,8 @@ from the environment / Launchpad):
 | ``fixed_cost_min`` | what using one more vehicle of this type costs, in minutes of paid time |
 | ``start_lat``, ``start_lon``, ``end_lat``, ``end_lon`` | where its routes start / end (blank: the depot) |
 | ``break_earliest``, ``break_latest``, ``break_minutes`` | a driver break starting in that window (HH:MM) |
+| ``max_overtime_min`` | how far past the shift (or the longest route) a route may run |
+| ``overtime_cost_per_hour`` | what an hour over costs, in minutes of paid time (30: time and a half) |
 | ``max_stops`` | most stops one route of this type serves |
 | ``skills`` | what its vehicles have, e.g. ``chiller;tailgate``: a stop's ``requires`` picks the types that serve it |
 
@@ -58,6 +60,8 @@ COLUMNS = (
     "capacity_parcels",
     "capacity_weight_kg",
     "capacity_volume_l",
+    "max_overtime_min",
+    "overtime_cost_per_hour",
 )
 
 
@@ -160,6 +164,8 @@ def parse_fleet_file(name: str, data: bytes, default: VehicleType) -> FleetFile:
                 bad("capacity_parcels", f"{parcels} differs from capacity {capacity}: it is capacity's other name")
             capacity = parcels
         weight_cap = amount("capacity_weight_kg")
+        overtime = whole("max_overtime_min", 0) if cell("max_overtime_min") else 0
+        overtime_cost = amount("overtime_cost_per_hour") or 0.0
         volume_cap = amount("capacity_volume_l")
         shift_start = clock("shift_start", default.shift_start_min)
         shift_end = clock("shift_end", default.shift_end_min)
@@ -207,6 +213,8 @@ def parse_fleet_file(name: str, data: bytes, default: VehicleType) -> FleetFile:
             max_stops=max_stops,
             capacity_weight_kg=weight_cap,
             capacity_volume_l=volume_cap,
+            max_overtime_min=overtime or 0,
+            overtime_cost_per_hour=overtime_cost,
         )
         out.issues += [f"{name}, row {raw.row}: {p}" for p in vehicle_type.problems()]
         out.types.append(vehicle_type)

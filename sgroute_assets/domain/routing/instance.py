@@ -36,6 +36,10 @@ class VehicleSpec:
     end_depot: int = 0  # node its routes end at
     max_stops: int | None = None  # most stops one route serves (None: no limit)
     load_capacity: tuple[int | None, ...] = ()  # per VrptwInstance.load_names: what it carries (None: no limit)
+    # Overtime: route time beyond ``regular`` (seconds) costs ``overtime_cost`` objective units per second, up to
+    # ``max_route`` and ``shift_end``, which already include the overtime allowed. None: no overtime.
+    regular: int | None = None
+    overtime_cost: int = 0
 
     def vehicle_names(self) -> list[str]:
         return [self.name] if self.count == 1 else [f"{self.name} {k}" for k in range(1, self.count + 1)]
@@ -264,7 +268,8 @@ def instance_from_stops(
         same = np.array(place)[:, None] == np.array(place)[None, :]
         duration = np.where(duration >= UNREACHABLE, UNREACHABLE, duration + np.where(same, 0, arrive))
     shift_start = fleet.shift_start_min * 60
-    shift_end = fleet.shift_end_min * 60
+    # A stop without a window may be served any time a vehicle works, overtime included.
+    shift_end = max(t.shift_end_min + t.max_overtime_min for t in fleet.vehicle_types) * 60
     specs = []
     for t in fleet.vehicle_types:
         fixed = round(t.fixed_cost_min * 60 * COST_SCALE)
@@ -274,8 +279,10 @@ def instance_from_stops(
                 count=t.count,
                 capacity=t.capacity,
                 shift_start=t.shift_start_min * 60,
-                shift_end=t.shift_end_min * 60,
-                max_route=t.max_route_min * 60,
+                shift_end=(t.shift_end_min + t.max_overtime_min) * 60,
+                max_route=(t.max_route_min + t.max_overtime_min) * 60,
+                regular=min(t.max_route_min, t.shift_end_min - t.shift_start_min) * 60 if t.max_overtime_min else None,
+                overtime_cost=round(t.overtime_cost_per_hour * COST_SCALE / 60) if t.max_overtime_min else 0,
                 fixed_cost=fixed,
                 break_window=(t.break_.earliest_min * 60, t.break_.latest_min * 60) if t.break_ else None,
                 break_duration=t.break_.minutes * 60 if t.break_ else 0,

@@ -58,6 +58,7 @@ class Route:
     start_depot: DepotPoint | None = None
     end_depot: DepotPoint | None = None
     return_geometry: str | None = None  # OneMap's road polyline of the way back, if verified and sent
+    overtime_s: int = 0  # route time past its type's regular duration (fleet.py's max_overtime_min allows it)
 
     @property
     def vehicle_id(self) -> str:
@@ -283,6 +284,11 @@ class RoutePlan:
             "solver_stop_reason": self.stop_reason,
             "solver_engine_reason": self.engine_reason,
             **({"setup_saved_min": round(self.setup_saved_s / 60, 1)} if self.setup_saved_s else {}),
+            **(
+                {"overtime_min": round(sum(r.overtime_s for r in self.routes) / 60, 1)}
+                if any(r.overtime_s for r in self.routes)
+                else {}
+            ),
         }
 
 

@@ -96,6 +96,7 @@ def _van_spec(
         ),
         shift_start=min(free_s, base.shift_end),
         max_route=max(0, max_route),
+        regular=None if base.regular is None else max(0, base.regular - (free_s - started_s if on_road else 0)),
         fixed_cost=0 if on_road else base.fixed_cost,
         break_window=window,
         break_duration=base.break_duration if window is not None else 0,

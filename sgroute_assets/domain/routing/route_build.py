@@ -43,6 +43,7 @@ def build_route(
         )
         prev = node
     end = inst.end_node(vehicle_type)
+    spec = inst.vehicle_types[vehicle_type]
     return Route(
         vehicle=number,
         start_s=times.start,
@@ -54,6 +55,7 @@ def build_route(
         break_start_s=times.break_start,
         break_end_s=times.break_end,
         break_after=times.break_after,
+        overtime_s=0 if spec.regular is None else max(0, times.end - times.start - spec.regular),
     )
 
 

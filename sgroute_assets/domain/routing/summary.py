@@ -57,6 +57,8 @@ def vehicle_type_text(t: VehicleType) -> str:
         text += f", {t.capacity_volume_l:g} L"
     if t.max_stops is not None:
         text += f", at most {t.max_stops} stops"
+    if t.max_overtime_min:
+        text += f", overtime up to {t.max_overtime_min} min"
     if t.skills:
         text += f", skills {';'.join(t.skills)}"
     return text

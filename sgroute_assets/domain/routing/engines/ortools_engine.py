@@ -100,6 +100,8 @@ def solve_ortools(
         time_dim.CumulVar(start).SetRange(spec.shift_start, spec.shift_end)
         time_dim.CumulVar(end).SetRange(spec.shift_start, spec.shift_end)
         time_dim.SetSpanUpperBoundForVehicle(int(spec.max_route), v)
+        if spec.regular is not None and spec.overtime_cost:  # overtime: route time past the regular costs
+            time_dim.SetSoftSpanUpperBoundForVehicle(pywrapcp.BoundCost(int(spec.regular), spec.overtime_cost), v)
         if spec.fixed_cost:
             routing.SetFixedCostOfVehicle(int(spec.fixed_cost), v)
         if spec.break_window is not None:

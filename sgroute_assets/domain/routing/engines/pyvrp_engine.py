@@ -90,7 +90,10 @@ def problem_data(inst: VrptwInstance, nodes: list[int], required: bool = False):
             fixed_cost=spec.fixed_cost,
             tw_early=spec.shift_start,
             tw_late=spec.shift_end,
-            shift_duration=spec.max_route,
+            # Overtime (fleet.py): the regular duration, then up to the hard maximum at its cost per second.
+            shift_duration=spec.max_route if spec.regular is None else spec.regular,
+            max_overtime=0 if spec.regular is None else spec.max_route - spec.regular,
+            unit_overtime_cost=spec.overtime_cost,
             unit_distance_cost=inst.travel_cost,
             unit_duration_cost=inst.duration_cost,
             name=spec.name,
