@@ -482,6 +482,11 @@ def test_fleet_file_with_depots_and_breaks_through_route_plan(make_local_resourc
         assert rows[-1]["address"] == plan.end_point(route).name
         planner = [row for row in read_driver_csv(planner_csv(plan)) if row["stop_ref"] == BREAK_REF]
         assert len(planner) == len(with_break)
+        mine = next(row for row in planner if row["vehicle"] == route.vehicle_id)
+        assert (mine["eta"], mine["departure"], mine["address"]) == (
+            clock(route.break_start_s), clock(route.break_end_s), "Driver break (30 min)",
+        )  # fmt: skip
+        assert mine["plan_id"] == plan.plan_id and mine["tw2_start"] == mine["late_min"] == ""
         # The other timeline exports show the break and the route's own depots too.
         files = render_exports(plan)
         geo = json.loads(files["routes.geojson"])

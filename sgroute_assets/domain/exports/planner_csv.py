@@ -14,6 +14,7 @@ PLANNER_COLUMNS: tuple[str, ...] = (
     "eta",
     "arrival",
     "wait_min",
+    "late_min",  # past the window's soft end (late_ok_min allows it), blank when on time
     "service_start",
     "departure",
     "tw_start",
@@ -48,14 +49,15 @@ def planner_csv(plan: RoutePlan) -> bytes:
     extras = extra_columns(stops)
     on_plan = plan_values(plan)
     rows = []
-    blank_tail = ("",) * (len(PLANNER_COLUMNS) - len(PLAN_COLUMNS) - 12) + tuple(on_plan) + ("",) * len(extras)
     for route in plan.routes:
         # The driver's break taken on the road: a BREAK row (no sequence) where it falls among the visits.
         at = route.break_after if route.break_start_s is not None else None
         start, end = clock(route.break_start_s or 0), clock(route.break_end_s or 0)
-        label = f"Driver break ({route.break_s // 60} min)"
-        break_row = (route.vehicle_id, route.vehicle_name, "", BREAK_REF, start, start, "", start, end, "", "", label,
-                     *blank_tail)  # fmt: skip
+        cells = {"vehicle": route.vehicle_id, "vehicle_name": route.vehicle_name, "stop_ref": BREAK_REF,
+                 "eta": start, "arrival": start, "service_start": start, "departure": end,
+                 "address": f"Driver break ({route.break_s // 60} min)"}  # fmt: skip
+        cells.update(zip(PLAN_COLUMNS, on_plan, strict=True))
+        break_row = tuple(cells.get(c, "") for c in PLANNER_COLUMNS) + ("",) * len(extras)
         for k, visit in enumerate(route.visits):
             if at == k:
                 rows.append(break_row)
@@ -69,6 +71,7 @@ def planner_csv(plan: RoutePlan) -> bytes:
                     clock(visit.arrival_s),
                     clock(visit.arrival_s),
                     round(visit.wait_s / 60),
+                    round(visit.late_s / 60) if visit.late_s else "",
                     clock(visit.service_start_s),
                     clock(visit.departure_s),
                     hhmm(stop.tw_start_min),

@@ -79,6 +79,14 @@ class VrptwInstance:
     place: list[int] = field(default_factory=list)
     # A second window some stops accept (node -> open, close), after their first: served in one or the other.
     second_window: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # Soft window ends (node -> close, cost per second late in objective units); ``tw_close`` is then the hard end,
+    # the allowed lateness included. Only OR-Tools plans them (engines/solve.py).
+    soft_close: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def late_by(self, node: int, at: int) -> int:
+        """Seconds past the soft end of the window (0 without one)."""
+        soft = self.soft_close.get(node)
+        return 0 if soft is None else max(0, at - soft[0])
 
     def windows(self, node: int) -> list[tuple[int, int]]:
         first = (int(self.tw_open[node]), int(self.tw_close[node]))
@@ -95,7 +103,11 @@ class VrptwInstance:
         return max(ready, int(self.tw_open[node]))
 
     def close_for(self, node: int, at: int) -> int:
-        """The close of the window a service at ``at`` falls in (or the last one that opened before it)."""
+        """The close of the window a service at ``at`` falls in (or the last one that opened before it); a soft
+        end while ``at`` is not past it, so re-timing never makes a stop late that was not."""
+        soft = self.soft_close.get(node)
+        if soft is not None and at <= soft[0]:
+            return soft[0]
         found = int(self.tw_close[node])
         for open_, close in self.windows(node):
             if open_ <= at:
@@ -311,7 +323,7 @@ def instance_from_stops(
         + [s.tw_start_min * 60 if s.tw_start_min is not None else shift_start for s in stops]
         + [shift_start] * len(extra),
         tw_close=[shift_end]
-        + [s.tw_end_min * 60 if s.tw_end_min is not None else shift_end for s in stops]
+        + [(s.tw_end_min + s.late_ok_min) * 60 if s.tw_end_min is not None else shift_end for s in stops]
         + [shift_end] * len(extra),
         vehicle_types=specs,
         travel_cost=travel_cost,
@@ -322,6 +334,11 @@ def instance_from_stops(
         load_names=tuple(u.column for u in units),
         setup=setup,
         place=place,
+        soft_close={
+            i: (s.tw_end_min * 60, round(s.lateness_cost_per_min * COST_SCALE / 60))
+            for i, s in enumerate(stops, start=1)
+            if s.late_ok_min and s.tw_end_min is not None
+        },
         second_window={
             i: (s.tw2_start_min * 60, s.tw2_end_min * 60)
             for i, s in enumerate(stops, start=1)

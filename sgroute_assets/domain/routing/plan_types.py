@@ -33,6 +33,7 @@ class Visit:
     # "planned": still ahead of the van.
     status: str = "planned"
     setup_s: int = 0  # parking and access paid on arriving at this place (in the leg's time, not driving)
+    late_s: int = 0  # service past the soft end of the window (late_ok_min allows it, at its cost)
 
     @property
     def wait_s(self) -> int:
@@ -284,6 +285,11 @@ class RoutePlan:
             "solver_stop_reason": self.stop_reason,
             "solver_engine_reason": self.engine_reason,
             **({"setup_saved_min": round(self.setup_saved_s / 60, 1)} if self.setup_saved_s else {}),
+            **(
+                {"late_min": round(sum(v.late_s for r in self.routes for v in r.visits) / 60, 1)}
+                if any(v.late_s for r in self.routes for v in r.visits)
+                else {}
+            ),
             **(
                 {"overtime_min": round(sum(r.overtime_s for r in self.routes) / 60, 1)}
                 if any(r.overtime_s for r in self.routes)

@@ -39,6 +39,7 @@ def build_route(
                 distance_m=float(inst.distance[prev, node]),
                 break_s=times.break_at(seq - 1),
                 setup_s=inst.setup_on(prev, node),
+                late_s=inst.late_by(node, begin),
             )
         )
         prev = node

@@ -29,6 +29,8 @@ KNOWN_COLUMNS: tuple[str, ...] = (
     "setup_min",
     "tw2_start",
     "tw2_end",
+    "late_ok_min",
+    "lateness_cost_per_min",
 )
 PRIORITIES = ("normal", "high")  # a high-priority stop is dropped last when not every stop fits
 
@@ -89,6 +91,10 @@ class Stop:
     # A second window the customer accepts, after the first (served in one or the other).
     tw2_start_min: int | None = None
     tw2_end_min: int | None = None
+    # Arriving up to late_ok_min after the window closes is allowed, each minute late costing
+    # lateness_cost_per_min minutes of paid time (a soft window: OR-Tools plans it, PyVRP 0.14 cannot).
+    late_ok_min: int = 0
+    lateness_cost_per_min: float = 0.0
 
     @property
     def has_coordinates(self) -> bool:

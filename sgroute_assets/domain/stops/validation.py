@@ -213,6 +213,12 @@ def _validate_row(
         err("service_time_min", f"service time of {service} minutes is longer than a day")
     tw_start, tw_end = _time_window(_cell(cells, index, "tw_start"), _cell(cells, index, "tw_end"), err)
     tw2_start, tw2_end = _second_window(cells, index, tw_end, err)
+    late_ok = _non_negative_int(_cell(cells, index, "late_ok_min"), "late_ok_min", "minutes late allowed", err)
+    late_cost = parse_amount(_cell(cells, index, "lateness_cost_per_min"), "lateness_cost_per_min", err)
+    if late_ok and tw_end is None:
+        err("late_ok_min", "lateness is allowed past a window's end: give tw_start and tw_end too")
+    elif late_ok and tw2_start is not None:
+        err("late_ok_min", "lateness with a second window is not supported; give one window, or no late_ok_min")
     # A phone number is contact detail, not a reason to leave a delivery out: problems are warnings.
     phone = _phone(_cell(cells, index, "phone"), warn)
     contact_text = _cell(cells, index, "contact_name")
@@ -247,6 +253,8 @@ def _validate_row(
             tw_end_min=tw_end,
             tw2_start_min=tw2_start,
             tw2_end_min=tw2_end,
+            late_ok_min=late_ok or 0,
+            lateness_cost_per_min=late_cost or 0.0,
             phone=phone,
             contact_name=contact,
             priority=priority,

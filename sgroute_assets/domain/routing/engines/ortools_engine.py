@@ -85,6 +85,9 @@ def solve_ortools(
         node = index_map[k]
         index = manager.NodeToIndex(k)
         time_dim.CumulVar(index).SetRange(int(inst.tw_open[node]), inst.last_close(node))
+        if node in inst.soft_close:  # allowed late up to tw_close, each second past the soft end at its cost
+            soft, cost = inst.soft_close[node]
+            time_dim.SetCumulVarSoftUpperBound(index, int(soft), int(cost))
         if node in inst.second_window:  # served in one window or the other, never between them
             time_dim.CumulVar(index).RemoveInterval(int(inst.tw_close[node]) + 1, inst.second_window[node][0] - 1)
         routing.AddDisjunction([index], inst.node_penalty(node))

@@ -41,7 +41,7 @@ def choose_engine(inst: VrptwInstance, settings: SolverSettings) -> str:
         raise ValueError(f"unknown engine '{settings.engine}'; choose one of {', '.join(ENGINES)}")
     if settings.engine != "auto":
         return settings.engine
-    return "ortools" if inst.has_breaks else "pyvrp"
+    return "ortools" if inst.has_breaks or inst.soft_close else "pyvrp"
 
 
 def engine_reason(inst: VrptwInstance, settings: SolverSettings) -> str:
@@ -50,6 +50,8 @@ def engine_reason(inst: VrptwInstance, settings: SolverSettings) -> str:
         return f"{settings.engine} was asked for (solver engine setting)"
     if inst.has_breaks:
         return "OR-Tools: the fleet has driver breaks, which PyVRP 0.14 does not model"
+    if inst.soft_close:
+        return "OR-Tools: some stops allow lateness at a cost (late_ok_min), which PyVRP 0.14 does not model"
     return "PyVRP, the quality engine: everything in this plan is expressible in it"
 
 
@@ -66,6 +68,8 @@ def solve_vrptw(
     engine = choose_engine(inst, settings)
     if engine == "pyvrp" and inst.has_breaks:
         raise ValueError("the pyvrp engine cannot plan driver breaks; use engine auto or ortools")
+    if engine == "pyvrp" and inst.soft_close:
+        raise ValueError("the pyvrp engine cannot plan soft lateness (late_ok_min); use engine auto or ortools")
     nodes = list(inst.stop_nodes) if candidates is None else sorted(candidates)
     if not nodes:
         return SolverResult(
