@@ -7,6 +7,7 @@ import dagster as dg
 
 from sgroute_assets.asset_groups import GROUP
 from sgroute_assets.domain.routing import (
+    BALANCE_MODES,
     DEFAULT_TYPE_NAME,
     FLEET_MARK,
     Fleet,
@@ -351,6 +352,11 @@ def route_plan(
         raise dg.Failure(description=f"solver settings: {exc}") from None
     sequence = sequence_for_plan(config, fleet, validated_stops, geocoded_stops, stop_file_store)
     weights = objective_from_config(config)
+    if config.balance not in BALANCE_MODES or config.balance_max_cost_increase_pct < 0:
+        raise dg.Failure(
+            description=f"balance '{config.balance}' must be one of {', '.join(BALANCE_MODES)}, with "
+            "balance_max_cost_increase_pct 0 or more"
+        )
     with app_db.session() as session:
         latest = latest_revision(session, context.partition_key)
     progress = find_progress(stop_file_store, validated_stops, fleet, config)
@@ -403,7 +409,11 @@ def route_plan(
                 settings,
                 weights,
                 progress=progress_logger(context.log),
+                balance=config.balance,
+                balance_max_increase=config.balance_max_cost_increase_pct / 100,
             )
+            if plan.balance:
+                context.log.info(f"balance: {plan.balance}")
         if progress is None:
             fixed = {f.slot.number for f in sequence.routes} if sequence is not None else set()
             with onemap_budget(context):

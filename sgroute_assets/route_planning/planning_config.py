@@ -171,6 +171,14 @@ class FleetConfig(dg.Config):
         "van), assign_new (loaded stops keep their van, new ones go anywhere) or free (before loading) "
         "(SGROUTE_REPLAN_MODE).",
     )
+    balance: str = Field(
+        default=_env("SGROUTE_BALANCE", "none"),
+        description="Even out the routes: none, duration (longest to shortest route time) or stops (per route), "
+        "at most balance_max_cost_increase_pct dearer (SGROUTE_BALANCE).",
+    )
+    balance_max_cost_increase_pct: float = Field(
+        default=3.0, description="How much more a balanced plan may cost than the cheapest one, in percent."
+    )
     progress: list[ProgressRowConfig] = Field(
         default=[],
         description="The day's progress for a re-plan, instead of <stop file>.progress.csv (the same fields); "

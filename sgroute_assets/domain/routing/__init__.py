@@ -4,6 +4,7 @@ verification on road legs and the accounting of every row.
 
 What other rooms, the assets, resources and CLI may use; everything else is the room's own."""
 
+from .balance import BALANCE_MODES
 from .day_state import DayState, VanState, day_state
 from .engines.ortools_engine import FIRST_SOLUTION_STRATEGIES
 from .engines.search import ENGINES, Progress, SolverSettings
@@ -38,6 +39,7 @@ from .summary import (
 from .vrplib_instance import VrplibError, best_known_cost, load_vrptw, plan_cost
 
 __all__ = [
+    "BALANCE_MODES",
     "DayState",
     "VanState",
     "day_state",

@@ -6,10 +6,11 @@ explain), so the asset, the CLI and the benchmarks all plan the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..stops import Stop
 from ..travel_times import TravelMatrix
+from .balance import DEFAULT_MAX_INCREASE, NONE, ROUNDS, SHARE, balance_solved
 from .drop_reasons import DropReason, explain_drop, reason_alone
 from .engines.solve import ProgressCallback, SolverResult, SolverSettings, solve_vrptw
 from .feasibility import ClaimedRoute, InfeasiblePlanError, check_plan
@@ -83,13 +84,22 @@ def plan_routes(
     settings: SolverSettings,
     weights: ObjectiveWeights | None = None,
     progress: ProgressCallback | None = None,
+    balance: str = NONE,
+    balance_max_increase: float = DEFAULT_MAX_INCREASE,
 ) -> RoutePlan:
-    """Solve and verify; raises InfeasiblePlanError rather than return a plan that breaks a constraint."""
+    """Solve and verify; raises InfeasiblePlanError rather than return a plan that breaks a constraint.
+
+    ``balance`` (duration | stops) spends a share of the time limit evening out the routes (balance.py)."""
     inst = instance_from_stops(fleet, stops, matrix, weights)
     node_stop = {i + 1: s for i, s in enumerate(stops)}
-    solved = solve_instance(inst, settings, progress)
+    first = replace(settings, time_limit_s=settings.time_limit_s * (1 - SHARE)) if balance != NONE else settings
+    solved = solve_instance(inst, first, progress)
     if solved.violations:
         raise InfeasiblePlanError(solved.violations)
+    each = replace(settings, time_limit_s=max(0.5, settings.time_limit_s * SHARE / ROUNDS))
+    solved, balanced = balance_solved(
+        inst, solved, balance, lambda capped: solve_instance(capped, each), balance_max_increase
+    )
 
     # A route's number is its vehicle's place in the fleet, counted type by type (as a planner's sequence file
     # names vehicles, domain/routing/resequence.py): "V03" is always the same vehicle, so with a mixed fleet the numbers
@@ -106,9 +116,11 @@ def plan_routes(
         route.end_depot = fleet.end_point(route.vehicle_type)
         taken[t] += 1
         routes.append(route)
-    return assemble_plan(
+    plan = assemble_plan(
         fleet, inst, routes, solved.dropped, solved.pre_dropped, solved, node_stop, settings, matrix.source
     )
+    plan.balance = balanced.summary() if balance != NONE else None
+    return plan
 
 
 def assemble_plan(

@@ -192,6 +192,7 @@ class RoutePlan:
     # The plan's place in its partition's day: revision 1 is the first plan, each re-plan one more
     # (domain/routing/revisions.py); ``replan`` says what a re-plan during the day kept and moved, ``changes``
     # every stop that moved since the previous revision (changes.csv).
+    balance: dict | None = None  # what balancing did (domain/routing/balance.py): ratios before and after, cost
     revision: int = 1
     revision_reason: str = "initial"
     replan: ReplanSummary | None = None
@@ -285,6 +286,7 @@ class RoutePlan:
             "solver_stop_reason": self.stop_reason,
             "solver_engine_reason": self.engine_reason,
             **({"setup_saved_min": round(self.setup_saved_s / 60, 1)} if self.setup_saved_s else {}),
+            **({f"balance_{k}": v for k, v in self.balance.items() if k != "balance"} if self.balance else {}),
             **(
                 {"late_min": round(sum(v.late_s for r in self.routes for v in r.visits) / 60, 1)}
                 if any(v.late_s for r in self.routes for v in r.visits)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 from ..stops import Stop, format_clock
 from ..travel_times import TravelMatrix
+from .balance import route_cost
 from .day_state import POSITION, DayState, VanState
 from .drop_reasons import DropReason
 from .engines.solve import ProgressCallback, SolverSettings
@@ -370,7 +371,7 @@ def repair_bound_drops(
     before = dict(zip(solved.route_types, solved.schedules, strict=True))
     after = dict(zip(types, schedules, strict=True))
     moved = sum(
-        _route_cost(inst, routes[t], t, after[t]) - (_route_cost(inst, old, t, before[t]) if t in before else 0)
+        route_cost(inst, routes[t], t, after[t]) - (route_cost(inst, old, t, before[t]) if t in before else 0)
         for t, old in ((t, dict(zip(solved.route_types, solved.routes, strict=True)).get(t, [])) for t in lost)
         if t in after
     )
@@ -378,11 +379,3 @@ def repair_bound_drops(
     return SolvedInstance(
         replace(solved.result, objective=objective), used, types, schedules, dropped, solved.pre_dropped, violations
     )
-
-
-def _route_cost(inst: VrptwInstance, visits: list[int], t: int, times) -> int:
-    """A route's share of the objective as the engines count it: driving, paid time and the vehicle's fixed cost."""
-    path = inst.path(visits, t)
-    travel = sum(int(inst.travel[a, b]) for a, b in zip(path, path[1:], strict=False))
-    spec = inst.vehicle_types[t]
-    return inst.travel_cost * travel + inst.duration_cost * (times.end - times.start) + spec.fixed_cost
