@@ -85,7 +85,7 @@ def _van_spec(
         window = None  # the break window is over: taken or not, no re-plan can place it now
     elif window is not None:
         window = (max(window[0], free_s), window[1])
-    done = sum(1 for h in van.history if h.status == "done")
+    done = sum(1 for h in van.history if h.status == DONE)
     return replace(
         base,
         name=van.slot.name,

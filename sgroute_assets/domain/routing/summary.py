@@ -132,6 +132,8 @@ def plan_markdown(plan: RoutePlan, *, title: str | None = None, map_png: bytes |
     if t["stops_with_warnings"]:
         lines[-1] += f" ({t['stops_with_warnings']} planned with warnings)"
     lines += ["", md_text(eta_source_text(plan)), ""]
+    if plan.engine_reason:
+        lines += [md_text(f"Planned by {plan.engine_reason}."), ""]
     if map_png:
         lines += [f"![route map](data:image/png;base64,{base64.b64encode(map_png).decode()})", ""]
     lines += md_table(
@@ -166,8 +168,8 @@ def plan_markdown(plan: RoutePlan, *, title: str | None = None, map_png: bytes |
                     f"{round(v.wait_s / 60)} min" if v.wait_s else "",
                     clock(v.service_start_s),
                     clock(v.departure_s),
-                    window_text(v.stop.tw_start_min, v.stop.tw_end_min),
-                    v.stop.stop_ref,
+                    stop_windows_text(v.stop),
+                    v.stop.stop_ref + (" (done)" if v.status == "done" else ""),
                     " ".join(x for x in (v.stop.address, v.stop.postal_code) if x),
                     " ".join(x for x in (v.stop.contact_name, v.stop.phone) if x),
                     v.stop.notes,
