@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 from dagster import DagsterEventType
@@ -46,6 +48,26 @@ class PartitionOutcome:
     error: str | None
     run_id: str = ""
     reused: bool = False  # True: an earlier run (the daemon's) had planned this file version; nothing re-ran
+
+
+def copy_to_inbox(store, source: Path) -> Path:
+    """``source`` copied whole into the store's inbox (unless it is that file already): how `sgroute plan` and
+    `sgroute replan` hand a file to the sensor. Returns where it is now."""
+    inbox = Path(store.inbox)
+    inbox.mkdir(parents=True, exist_ok=True)
+    target = inbox / source.name
+    if source.resolve() != target.resolve():
+        shutil.copyfile(source, target)
+    return target
+
+
+def partition_key_for(defs: dg.Definitions, instance: dg.DagsterInstance, name: str) -> str:
+    """The key the sensor will use for file ``name``: the stored one for this name, or a new one no other file
+    holds."""
+    from sgroute_resources.partition_key_map import assign_keys
+
+    with defs.resources["app_db"].session() as session:
+        return assign_keys(session, [name], instance.get_dynamic_partitions("stop_files"))[name]
 
 
 def wait_for_partition(instance: dg.DagsterInstance, key: str, poll_s: float = 1.0, say=None) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -112,23 +111,16 @@ def _plan(args: argparse.Namespace, source: Path) -> int:
     import dagster as dg
 
     from sgroute_assets.cli.demo import describe, run_sensor_and_jobs
-    from sgroute_assets.cli.partition_runs import run_partition
+    from sgroute_assets.cli.partition_runs import copy_to_inbox, partition_key_for, run_partition
     from sgroute_assets.definitions import defs
     from sgroute_assets.stop_intake.assets import SOURCE_NAME_TAG
     from sgroute_assets.stop_intake.claimed_file import VERSION_TAG
     from sgroute_assets.stop_intake.stop_file_sensor import version_run_key
-    from sgroute_resources.partition_key_map import assign_keys
 
     store = defs.resources["stop_file_store"]
-    inbox = Path(store.inbox)
-    inbox.mkdir(parents=True, exist_ok=True)
-    target = inbox / source.name
-    if source.resolve() != target.resolve():
-        shutil.copyfile(source, target)
+    target = copy_to_inbox(store, source)
     with dg.DagsterInstance.get() as instance:
-        # The key the sensor will use: the stored one for this name, or a new one no other file holds.
-        with defs.resources["app_db"].session() as session:
-            key = assign_keys(session, [source.name], instance.get_dynamic_partitions("stop_files"))[source.name]
+        key = partition_key_for(defs, instance, source.name)
         settings = _run_config(args)
         outcomes = run_sensor_and_jobs(defs, instance, settings, partition_keys={key}, reuse_earlier=not settings)
         if not outcomes and target.exists() and key in instance.get_dynamic_partitions("stop_files"):

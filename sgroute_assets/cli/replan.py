@@ -91,22 +91,17 @@ def _replan(args: argparse.Namespace, source: Path, progress: Path) -> int:
     import dagster as dg
 
     from sgroute_assets.cli.demo import describe, run_sensor_and_jobs
-    from sgroute_assets.cli.partition_runs import run_partition
+    from sgroute_assets.cli.partition_runs import copy_to_inbox, partition_key_for, run_partition
     from sgroute_assets.definitions import defs
     from sgroute_assets.domain.routing import PROGRESS_MARK
     from sgroute_assets.domain.stops import sidecar_names_for
-    from sgroute_resources.partition_key_map import assign_keys
     from sgroute_resources.plan_revisions import latest_revision
 
     store = defs.resources["stop_file_store"]
-    inbox = Path(store.inbox)
-    inbox.mkdir(parents=True, exist_ok=True)
-    target = inbox / source.name
-    if source.resolve() != target.resolve():
-        shutil.copyfile(source, target)
+    inbox = copy_to_inbox(store, source).parent
     with dg.DagsterInstance.get() as instance:
+        key = partition_key_for(defs, instance, source.name)
         with defs.resources["app_db"].session() as session:
-            key = assign_keys(session, [source.name], instance.get_dynamic_partitions("stop_files"))[source.name]
             planned = latest_revision(session, key) is not None
         if not planned:  # the morning plan first: a re-plan lays the picture over a revision
             limit = {"solver_time_limit_s": args.time_limit} if args.time_limit is not None else {}

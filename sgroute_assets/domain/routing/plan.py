@@ -65,16 +65,24 @@ def solve_instance(
     order = sorted((k for k, visits in enumerate(result.routes) if visits), key=lambda k: (result.route_types[k], k))
     used = [result.routes[k] for k in order]
     types = [result.route_types[k] for k in order]
-    schedules = [schedule_route(inst, visits, t) for visits, t in zip(used, types, strict=True)]
     dropped_nodes = sorted(set(result.dropped) | set(pre_dropped))
+    schedules, violations = schedule_and_check(inst, used, types, set(dropped_nodes) | (handled_elsewhere or set()))
+    return SolvedInstance(result, used, types, schedules, dropped_nodes, pre_dropped, violations)
+
+
+def schedule_and_check(
+    inst: VrptwInstance, routes: list[list[int]], types: list[int], accounted: set[int]
+) -> tuple[list[RouteTimes], list[str]]:
+    """Each route's schedule, and the independent check of the routes as scheduled; ``accounted`` are the stops
+    on no route that are dropped or handled elsewhere (every other stop must be on a route)."""
+    schedules = [schedule_route(inst, visits, t) for visits, t in zip(routes, types, strict=True)]
     claimed = [
         ClaimedRoute(
             visits=v, start=s.start, service_start=s.service_start, end=s.end, vehicle_type=t, break_start=s.break_start
         )
-        for v, s, t in zip(used, schedules, types, strict=True)
+        for v, s, t in zip(routes, schedules, types, strict=True)
     ]
-    violations = check_plan(inst, claimed, sorted(set(dropped_nodes) | (handled_elsewhere or set())))
-    return SolvedInstance(result, used, types, schedules, dropped_nodes, pre_dropped, violations)
+    return schedules, check_plan(inst, claimed, sorted(accounted))
 
 
 def plan_routes(

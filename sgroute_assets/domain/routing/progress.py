@@ -31,14 +31,14 @@ from ..stops import (
     SG_LAT_MIN,
     SG_LON_MAX,
     SG_LON_MIN,
+    SidecarRow,
     StopFileError,
     format_clock,
-    is_null_text,
     parse_clock,
     parse_float,
     read_stop_file,
-    row_place,
     sidecar_columns,
+    sidecar_rows,
 )
 from .fleet import Fleet
 from .resequence import VehicleSlot, fleet_hint, resolve_vehicle, vehicle_slots
@@ -95,12 +95,6 @@ class DayProgress:
         return [v for v in self.history() if v.slot == slot]
 
 
-@dataclass(frozen=True)
-class _Row:
-    where: str
-    cells: dict[str, str]  # column -> text ("" when blank or absent)
-
-
 def parse_progress_file(
     name: str, data: bytes, fleet: Fleet, stop_refs: Iterable[str], as_of_min: int | None = None
 ) -> DayProgress:
@@ -112,22 +106,9 @@ def parse_progress_file(
     columns, issues = sidecar_columns(name, table, COLUMNS, REQUIRED)
     if issues:
         return DayProgress(source=name, issues=issues)
-    rows = []
-    for raw in table.rows:
-        if not any(c.strip() for c in raw.cells):
-            continue
-        where = row_place(name, raw)
-        bad = [f"{where}, column {c}: {raw.problems[i]}" for c, i in columns.items() if i in raw.problems]
-        if bad:
-            issues += bad
-            continue
-        cells = {}
-        for column, i in columns.items():
-            text = raw.cells[i].strip() if i < len(raw.cells) else ""
-            cells[column] = "" if is_null_text(text) else text
-        rows.append(_Row(where, cells))
+    rows, unreadable = sidecar_rows(name, table, columns)
     out = check_progress(name, rows, fleet, stop_refs, as_of_min)
-    out.issues = issues + out.issues
+    out.issues = unreadable + out.issues
     return out
 
 
@@ -136,13 +117,14 @@ def progress_from_config(
 ) -> DayProgress:
     """The same picture given as rows in the Launchpad (``progress[2], column vehicle: ...`` in problems)."""
     checked = [
-        _Row(f"config progress[{i}]", {c: str(row.get(c) or "").strip() for c in COLUMNS}) for i, row in enumerate(rows)
+        SidecarRow(f"config progress[{i}]", {c: str(row.get(c) or "").strip() for c in COLUMNS})
+        for i, row in enumerate(rows)
     ]
     return check_progress(CONFIG_SOURCE, checked, fleet, stop_refs, as_of_min)
 
 
 def check_progress(
-    source: str, rows: list[_Row], fleet: Fleet, stop_refs: Iterable[str], as_of_min: int | None
+    source: str, rows: list[SidecarRow], fleet: Fleet, stop_refs: Iterable[str], as_of_min: int | None
 ) -> DayProgress:
     out = DayProgress(source=source)
     slots = vehicle_slots(fleet)
@@ -152,7 +134,7 @@ def check_progress(
     for row in rows:
         problems: list[str] = []
 
-        def bad(column: str, message: str, row: _Row = row, problems: list[str] = problems) -> None:
+        def bad(column: str, message: str, row: SidecarRow = row, problems: list[str] = problems) -> None:
             problems.append(f"{row.where}, column {column}: {message}")
 
         text = row.cells.get
@@ -196,7 +178,7 @@ def check_progress(
     return out
 
 
-def _as_of(out: DayProgress, rows: list[_Row], given: int | None) -> int | None:
+def _as_of(out: DayProgress, rows: list[SidecarRow], given: int | None) -> int | None:
     """The picture's time: the file's as_of cells (all equal), else the caller's."""
     found: dict[int, str] = {}
     for row in rows:
@@ -244,7 +226,9 @@ def _clock(text: str, column: str, bad) -> int | None:
     return value
 
 
-def _position(row: _Row, slot: VehicleSlot | None, when: int | None, as_of: int | None, bad) -> VanPosition | None:
+def _position(
+    row: SidecarRow, slot: VehicleSlot | None, when: int | None, as_of: int | None, bad
+) -> VanPosition | None:
     """A row with no status: where a van is. Both coordinates, inside Singapore's box."""
     lat_text, lon_text = row.cells.get("lat", ""), row.cells.get("lon", "")
     if not lat_text and not lon_text:

@@ -28,14 +28,13 @@ from .balance import route_cost
 from .day_state import POSITION, DayState, VanState
 from .drop_reasons import DropReason
 from .engines.solve import ProgressCallback, SolverSettings
-from .feasibility import ClaimedRoute, InfeasiblePlanError, check_plan
+from .feasibility import InfeasiblePlanError
 from .fleet import DepotPoint, Fleet
 from .instance import ObjectiveWeights, VehicleSpec, VrptwInstance, instance_from_stops
-from .plan import SolvedInstance, assemble_plan, solve_instance
+from .plan import SolvedInstance, assemble_plan, schedule_and_check, solve_instance
 from .plan_types import ReplanSummary, Route, RoutePlan, Visit
 from .revisions import DONE, Revision
 from .route_build import build_route
-from .schedule import schedule_route
 
 RESEQUENCE, ASSIGN_NEW, FREE = "resequence", "assign_new", "free"
 MODES = (RESEQUENCE, ASSIGN_NEW, FREE)
@@ -358,14 +357,8 @@ def repair_bound_drops(
         return solved
     types = sorted(routes)
     used = [routes[t] for t in types]
-    schedules = [schedule_route(inst, visits, t) for visits, t in zip(used, types, strict=True)]
     dropped = [n for n in solved.dropped if n not in recovered]
-    claimed = [
-        ClaimedRoute(visits=v, start=s.start, service_start=s.service_start, end=s.end, vehicle_type=t,
-                     break_start=s.break_start)
-        for v, s, t in zip(used, schedules, types, strict=True)
-    ]  # fmt: skip
-    violations = check_plan(inst, claimed, sorted(set(dropped) | handled))
+    schedules, violations = schedule_and_check(inst, used, types, set(dropped) | handled)
     if violations:
         raise InfeasiblePlanError(violations)
     before = dict(zip(solved.route_types, solved.schedules, strict=True))

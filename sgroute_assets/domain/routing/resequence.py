@@ -34,11 +34,10 @@ from ..stops import (
     Stop,
     StopFileError,
     find_sidecar,
-    is_null_text,
     parse_float,
     read_stop_file,
-    row_place,
     sidecar_columns,
+    sidecar_rows,
 )
 from ..travel_times import TravelMatrix
 from .drop_reasons import DropReason, reason_alone
@@ -239,23 +238,9 @@ def parse_sequence_file(
     if issues:
         return StopSequence(source=name, issues=issues)
 
-    def cell(cells: list[str], column: str) -> str:
-        i = columns[column]
-        text = cells[i].strip() if i < len(cells) else ""
-        return "" if is_null_text(text) else text
-
     labels = {c: f"column {c}" for c in COLUMNS}
-    entries = []
-    unreadable = []  # cells the reader could not trust (an Excel error, a formula never calculated)
-    for raw in table.rows:
-        if not any(c.strip() for c in raw.cells):
-            continue
-        where = row_place(name, raw)
-        bad_cells = [f"{where}, column {c}: {raw.problems[columns[c]]}" for c in COLUMNS if columns[c] in raw.problems]
-        if bad_cells:
-            unreadable += bad_cells
-            continue
-        entries.append(_Entry(where, *(cell(raw.cells, c) for c in COLUMNS), labels=labels))
+    rows, unreadable = sidecar_rows(name, table, columns)
+    entries = [_Entry(row.where, *(row.cells[c] for c in COLUMNS), labels=labels) for row in rows]
     out = _validate(name, entries, fleet, stop_refs, not_routable)
     if unreadable:
         out.issues = unreadable + out.issues

@@ -24,7 +24,7 @@ from .partition_keys import partition_key_for, unique_partition_key
 from .places import SAME_PLACE_M, shared_places, unit_of
 from .reader import MAX_FILE_BYTES, RawRow, RawTable, StopFileError, read_stop_file, suffix_of
 from .schema import SG_LAT_MAX, SG_LAT_MIN, SG_LON_MAX, SG_LON_MIN, Issue, Stop, ValidationReport, format_clock
-from .sidecar_table import row_place, sidecar_columns
+from .sidecar_table import SidecarRow, row_place, sidecar_columns, sidecar_rows
 from .validation import (
     MAX_STOPS_ENV,
     is_null_text,
@@ -41,6 +41,8 @@ from .validation import (
 
 __all__ = [
     "ADD_MARK",
+    "SidecarRow",
+    "sidecar_rows",
     "SAME_PLACE_M",
     "shared_places",
     "unit_of",

@@ -7,8 +7,19 @@ header and for where a row is are the same in all of them, so a planner meets on
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .reader import RawRow, RawTable
+from .validation import is_null_text
+
+
+@dataclass(frozen=True)
+class SidecarRow:
+    """One row of a sidecar table: where it is (for problems) and its cells by column, blank or null-looking
+    text as ""."""
+
+    where: str
+    cells: dict[str, str]
 
 
 def sidecar_columns(
@@ -28,3 +39,23 @@ def sidecar_columns(
 def row_place(name: str, raw: RawRow) -> str:
     """Where a row is, as problems name it: "week12.sequence.csv, row 3" (with its sheet in a workbook)."""
     return f"{name}, sheet {raw.sheet}, row {raw.row}" if raw.sheet else f"{name}, row {raw.row}"
+
+
+def sidecar_rows(name: str, table: RawTable, columns: dict[str, int]) -> tuple[list[SidecarRow], list[str]]:
+    """Every non-empty row's cells by column, and the cells the reader could not trust (an Excel error, a formula
+    never calculated), each named by row and column; a row with such a cell is left out of the rows."""
+    rows, unreadable = [], []
+    for raw in table.rows:
+        if not any(c.strip() for c in raw.cells):
+            continue
+        where = row_place(name, raw)
+        bad = [f"{where}, column {c}: {raw.problems[i]}" for c, i in columns.items() if i in raw.problems]
+        if bad:
+            unreadable += bad
+            continue
+        cells = {}
+        for column, i in columns.items():
+            text = raw.cells[i].strip() if i < len(raw.cells) else ""
+            cells[column] = "" if is_null_text(text) else text
+        rows.append(SidecarRow(where, cells))
+    return rows, unreadable
