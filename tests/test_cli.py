@@ -11,6 +11,17 @@ DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 SGROUTE = Path(sys.executable).with_name("sgroute")
 
 
+def embedded_env(tmp_path: Path) -> dict[str, str]:
+    """The embedded default on this test's folders: a DAGSTER_HOME, inbox, exports, quarantine and SQLite."""
+    return {
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "SGROUTE_INBOX": str(tmp_path / "inbox"),
+        "SGROUTE_EXPORTS": str(tmp_path / "exports"),
+        "SGROUTE_QUARANTINE": str(tmp_path / "quarantine"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+    }
+
+
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(SGROUTE), *args], capture_output=True, text=True, timeout=120)
 
@@ -53,14 +64,7 @@ def test_plan_json_on_a_demo_file_and_replan_with_other_settings(tmp_path):
     """`sgroute plan` goes through the sensor, partition and job on a DAGSTER_HOME; a second run re-plans."""
     import os
 
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(tmp_path / "home"),
-        "SGROUTE_INBOX": str(tmp_path / "inbox"),
-        "SGROUTE_EXPORTS": str(tmp_path / "exports"),
-        "SGROUTE_QUARANTINE": str(tmp_path / "quarantine"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-    }
+    env = {**os.environ, **embedded_env(tmp_path)}
     name = "east_west_tight_windows.csv"
 
     def plan(*args: str) -> dict:
@@ -107,13 +111,7 @@ def test_the_daemon_starts_from_what_the_cli_planned(tmp_path, monkeypatch):
     from sgroute_resources.app_database import AppDatabase
     from sgroute_resources.stop_file_store import LocalStopFileStore
 
-    env = {
-        "DAGSTER_HOME": str(tmp_path / "home"),
-        "SGROUTE_INBOX": str(tmp_path / "inbox"),
-        "SGROUTE_EXPORTS": str(tmp_path / "exports"),
-        "SGROUTE_QUARANTINE": str(tmp_path / "quarantine"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-    }
+    env = embedded_env(tmp_path)
     (tmp_path / "home").mkdir()
     (tmp_path / "inbox").mkdir()
     lines = (DEMO / "orchard_central_deliveries.csv").read_text().splitlines()[:6]
@@ -188,14 +186,7 @@ def test_replan_json_through_the_sensor_and_the_same_picture_twice_is_one_revisi
     sensor's sidecar run; asked again with the same picture it reports the same revision."""
     import os
 
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(tmp_path / "home"),
-        "SGROUTE_INBOX": str(tmp_path / "inbox"),
-        "SGROUTE_EXPORTS": str(tmp_path / "exports"),
-        "SGROUTE_QUARANTINE": str(tmp_path / "quarantine"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-    }
+    env = {**os.environ, **embedded_env(tmp_path)}
     name = "orchard_central_deliveries.csv"
     progress = tmp_path / "van_news.csv"
     progress.write_text("vehicle,stop_ref,status,time\nVan 1,ORC-001,done,09:10\nVan 3,,off,10:00\n")
